@@ -1,0 +1,105 @@
+import { base, deepFreeze, type ItemBase, type ItemOptions, type Since } from './common.js';
+import { callSite, type Site } from './site.js';
+import type { Enumeration, FlagSet } from './enums.js';
+import type { FdKind } from './ioctl.js';
+
+/** What an arc does to the migration data fd. */
+export type FdEffect = 'none' | 'opens-saving' | 'opens-resuming' | 'keeps' | 'ends';
+
+export interface Arc {
+  readonly from: string;
+  readonly to: string;
+  /** Capability flags the device must have for this arc to exist. */
+  readonly when: readonly string[];
+  /** Capability flags whose presence removes this arc. */
+  readonly unless: readonly string[];
+  readonly fd: FdEffect;
+  readonly since?: Since;
+  readonly doc?: string;
+  readonly site: Site;
+}
+
+export function arc(
+  from: string,
+  to: string,
+  opts: { when?: string[]; unless?: string[]; fd?: FdEffect; since?: Since; doc?: string } = {},
+): Arc {
+  return deepFreeze({
+    from,
+    to,
+    when: opts.when ?? [],
+    unless: opts.unless ?? [],
+    fd: opts.fd ?? 'none',
+    ...(opts.since ? { since: opts.since } : {}),
+    ...(opts.doc ? { doc: opts.doc } : {}),
+    site: callSite(),
+  });
+}
+
+/** A request the uAPI refuses even though arcs would connect the two states. */
+export interface Forbidden {
+  readonly from: string;
+  readonly to: string;
+  readonly errno: string;
+  readonly doc?: string;
+  readonly site: Site;
+}
+
+export function forbid(from: string, to: string, opts: { errno?: string; doc?: string } = {}): Forbidden {
+  return deepFreeze({ from, to, errno: opts.errno ?? 'EINVAL', ...(opts.doc ? { doc: opts.doc } : {}), site: callSite() });
+}
+
+export interface StateMachine extends ItemBase {
+  readonly kind: 'fsm';
+  readonly states: string;
+  readonly capabilities: string;
+  /** Capability flags every migratable device has. */
+  readonly mandatory: readonly string[];
+  /** Flag combinations the uAPI defines; any other is "to be defined". */
+  readonly capabilitySets: readonly (readonly string[])[];
+  /** Flags a state needs to exist on a device; `null` = never requestable. */
+  readonly requires: Readonly<Record<string, readonly string[] | null>>;
+  readonly initial: string;
+  readonly error: string;
+  readonly arcs: readonly Arc[];
+  /** States that may end a request but never be passed through. */
+  readonly endpointOnly: readonly string[];
+  readonly forbidden: readonly Forbidden[];
+  readonly dataFd: string;
+  /** Where each requires entry was declared (for error messages). */
+  readonly requiresSite: Site;
+}
+
+export function stateMachine(
+  name: string,
+  opts: ItemOptions & {
+    states: Enumeration;
+    capabilities: FlagSet;
+    mandatory: string[];
+    capabilitySets: string[][];
+    requires: Record<string, string[] | null>;
+    initial: string;
+    error: string;
+    arcs: Arc[];
+    endpointOnly: string[];
+    forbidden: Forbidden[];
+    dataFd: FdKind;
+  },
+): StateMachine {
+  return deepFreeze({
+    kind: 'fsm',
+    ...base(name, opts),
+    states: opts.states.name,
+    capabilities: opts.capabilities.name,
+    mandatory: opts.mandatory,
+    capabilitySets: opts.capabilitySets,
+    requires: opts.requires,
+    initial: opts.initial,
+    error: opts.error,
+    arcs: opts.arcs,
+    endpointOnly: opts.endpointOnly,
+    forbidden: opts.forbidden,
+    dataFd: opts.dataFd.name,
+    requiresSite: callSite(),
+  });
+}

@@ -1,0 +1,149 @@
+import { base, deepFreeze, type ItemBase, type ItemOptions } from './common.js';
+import type { Enumeration, FlagSet } from './enums.js';
+
+export type ScalarName = 'u8' | 'u16' | 'u32' | 'u64' | 's8' | 's16' | 's32' | 's64';
+
+/** What a field means beyond its bits; drives validators and codecs. */
+export type FieldRole =
+  | { kind: 'plain' }
+  /** The caller's idea of the argument size (VFIO `argsz`, iommufd `size`). */
+  | { kind: 'argsz' }
+  /** A set of named bits; any other bit set is an error. */
+  | { kind: 'flags'; flags: FlagSet }
+  /** One value of an enumeration. */
+  | { kind: 'enum'; enumeration: Enumeration }
+  /** Must be zero on input. */
+  | { kind: 'reserved' }
+  /** A user-space address carried as an integer; `required` means NULL is refused. */
+  | { kind: 'pointer'; required: boolean }
+  /** A file descriptor number (−1 meaning none). */
+  | { kind: 'fd' }
+  /** Filled in by the kernel; ignored on input. */
+  | { kind: 'out' };
+
+export interface ScalarType<TS = number | bigint> {
+  readonly kind: 'scalar';
+  readonly scalar: ScalarName;
+  readonly size: number;
+  readonly signed: boolean;
+  /** `__aligned_u64`: 8-aligned on every ABI (a plain u64 is 4-aligned on i386). */
+  readonly forceAlign8: boolean;
+  readonly role: FieldRole;
+  /** Phantom: the TypeScript type of a value. */
+  readonly _ts?: TS;
+}
+
+export interface ArrayType<E extends FieldType = FieldType> {
+  readonly kind: 'array';
+  readonly element: E;
+  readonly length: number;
+}
+
+/** A C99 flexible array member: zero bytes in the struct, elements follow it. */
+export interface FlexType<E extends FieldType = FieldType> {
+  readonly kind: 'flex';
+  readonly element: E;
+  /** Name of the sibling field that counts the elements (C `__counted_by`). */
+  readonly countedBy?: string;
+}
+
+export interface StructOptions extends ItemOptions {
+  /** Smallest argsz the kernel accepts: a byte count, or the last mandatory field's name. */
+  minsz?: number | string;
+  /** Layout facts stated in the spec; the IR check fails if the computed layout disagrees. */
+  expect?: { size?: number; align?: number; offsets?: Record<string, number> };
+}
+
+export type Fields = Readonly<Record<string, FieldType>>;
+
+export interface StructType<F extends Fields = Fields> extends ItemBase {
+  readonly kind: 'struct';
+  readonly fields: F;
+  readonly minsz?: number | string;
+  readonly expect?: StructOptions['expect'];
+  /** Per-field doc text, filled in by the loader from comments in the spec source. */
+  readonly fieldDocs?: Readonly<Record<string, string>>;
+}
+
+export interface UnionType<F extends Fields = Fields> extends ItemBase {
+  readonly kind: 'union';
+  readonly fields: F;
+}
+
+export type FieldType = ScalarType | ArrayType | FlexType | StructType | UnionType;
+
+/** Builders for one scalar: the plain type plus role variants. */
+export interface ScalarBuilder<TS> extends ScalarType<TS> {
+  argsz(): ScalarType<TS>;
+  flagsOf(flags: FlagSet): ScalarType<TS>;
+  enumOf(enumeration: Enumeration): ScalarType<TS>;
+  reserved(): ScalarType<TS>;
+  pointer(opts?: { required?: boolean }): ScalarType<TS>;
+  fd(): ScalarType<TS>;
+  out(): ScalarType<TS>;
+}
+
+function scalar<TS>(name: ScalarName, size: number, signed: boolean, forceAlign8 = false): ScalarBuilder<TS> {
+  const make = (role: FieldRole): ScalarType<TS> =>
+    deepFreeze({ kind: 'scalar', scalar: name, size, signed, forceAlign8, role }) as ScalarType<TS>;
+  const plain = make({ kind: 'plain' });
+  return Object.freeze({
+    ...plain,
+    argsz: () => make({ kind: 'argsz' }),
+    flagsOf: (flags: FlagSet) => make({ kind: 'flags', flags }),
+    enumOf: (enumeration: Enumeration) => make({ kind: 'enum', enumeration }),
+    reserved: () => make({ kind: 'reserved' }),
+    pointer: (opts?: { required?: boolean }) => make({ kind: 'pointer', required: opts?.required ?? false }),
+    fd: () => make({ kind: 'fd' }),
+    out: () => make({ kind: 'out' }),
+  });
+}
+
+export const u8 = scalar<number>('u8', 1, false);
+export const u16 = scalar<number>('u16', 2, false);
+export const u32 = scalar<number>('u32', 4, false);
+export const u64 = scalar<bigint>('u64', 8, false);
+export const s8 = scalar<number>('s8', 1, true);
+export const s16 = scalar<number>('s16', 2, true);
+export const s32 = scalar<number>('s32', 4, true);
+export const s64 = scalar<bigint>('s64', 8, true);
+/** `__aligned_u64`: a u64 that is 8-aligned on 32-bit ABIs too. */
+export const aligned_u64 = scalar<bigint>('u64', 8, false, true);
+/** A user pointer: always carried as an aligned u64 in VFIO structs. */
+export const user_ptr = (opts?: { required?: boolean }) => aligned_u64.pointer(opts);
+
+export function array<E extends FieldType>(element: E, length: number): ArrayType<E> {
+  return deepFreeze({ kind: 'array', element, length });
+}
+
+export function flex<E extends FieldType>(element: E, opts?: { countedBy?: string }): FlexType<E> {
+  return deepFreeze({ kind: 'flex', element, ...(opts?.countedBy ? { countedBy: opts.countedBy } : {}) });
+}
+
+export function struct<F extends Fields>(name: string, fields: F, opts: StructOptions): StructType<F> {
+  return deepFreeze({
+    kind: 'struct',
+    ...base(name, opts),
+    fields,
+    ...(opts.minsz !== undefined ? { minsz: opts.minsz } : {}),
+    ...(opts.expect ? { expect: opts.expect } : {}),
+  }) as StructType<F>;
+}
+
+export function union<F extends Fields>(name: string, fields: F, opts: ItemOptions): UnionType<F> {
+  return deepFreeze({ kind: 'union', ...base(name, opts), fields }) as UnionType<F>;
+}
+
+/** The TypeScript value type of a spec type: bigint for every 64-bit field. */
+export type Infer<T> =
+  T extends ScalarType<infer TS>
+    ? TS
+    : T extends ArrayType<infer E>
+      ? Infer<E>[]
+      : T extends FlexType<infer E>
+        ? Infer<E>[]
+        : T extends StructType<infer F>
+          ? { -readonly [K in keyof F]: Infer<F[K]> }
+          : T extends UnionType<infer F>
+            ? { -readonly [K in keyof F]?: Infer<F[K]> }
+            : never;
