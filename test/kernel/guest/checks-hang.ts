@@ -1,0 +1,48 @@
+// Opt-in: STOP_COPY → PRE_COPY on mtty (forbidden by the uAPI) never returns on 6.12.95.
+// A child pinned to CPU 1 issues the request; this process stays on CPU 0 as the watchdog.
+import { spawn } from 'node:child_process';
+import { CheckList } from './check.js';
+import { deviceFd, iommuGroupOf, listDir, migState, openContainer, outcome, setState, sys } from './vfio-ops.js';
+
+const mdevRoot = '/sys/bus/mdev/devices';
+const requestingMarker = 'requesting PRE_COPY';
+const watchdogMilliseconds = 5000;
+
+/** The child side: runs on CPU 1 and is expected never to print the second line. */
+export function triggerHang(): void {
+  sys.pinToCpu(1);
+  const [uuid] = listDir(mdevRoot);
+  if (!uuid) throw new Error('no mdev');
+  const session = openContainer([iommuGroupOf(`${mdevRoot}/${uuid}`)]);
+  const device = deviceFd(session.groups[0] ?? -1, uuid);
+  const stopCopy = setState(device, migState.STOP_COPY);
+  process.stdout.write(`stop-copy ${outcome(stopCopy.result)}\n${requestingMarker}\n`);
+  const preCopy = setState(device, migState.PRE_COPY);
+  process.stdout.write(`returned ${outcome(preCopy.result)}\n`);
+}
+
+export async function runHangCheck(entryScript: string): Promise<CheckList> {
+  const list = new CheckList();
+  sys.pinToCpu(0);
+  const child = spawn(process.execPath, [entryScript, 'hang-trigger'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  const observed = await new Promise<string>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const returned = /returned (\S+)/.exec(output);
+      if (returned) resolve(`returned ${returned[1]}`);
+      else if (output.includes(requestingMarker) && !timer) {
+        timer = setTimeout(() => resolve('hang'), watchdogMilliseconds);
+      }
+    });
+    child.on('exit', (code) => resolve(`child exited ${code} before returning`));
+  });
+  list.expect(
+    'hang.stop-copy-to-pre-copy',
+    'hang',
+    observed,
+    'the uAPI forbids STOP_COPY → PRE_COPY; on this kernel the request spins in vfio_mig_get_next_state',
+  );
+  return list;
+}

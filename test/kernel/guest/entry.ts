@@ -1,0 +1,31 @@
+// Guest entry, bundled to build/kernel-guest/entry.mjs and run by the guest's /init with the host's node.
+// Usage: node entry.mjs <mtty|edu|hang> <results.json>
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { CheckList, GuestResults } from './check.js';
+import { runEduChecks } from './checks-edu.js';
+import { runHangCheck, triggerHang } from './checks-hang.js';
+import { runMttyChecks } from './checks-mtty.js';
+
+async function runSuite(suite: string): Promise<CheckList> {
+  if (suite === 'mtty') return runMttyChecks();
+  if (suite === 'edu') return runEduChecks();
+  if (suite === 'hang') return runHangCheck(fileURLToPath(import.meta.url));
+  throw new Error(`unknown suite ${suite}`);
+}
+
+async function main(): Promise<void> {
+  const [suite = '', resultsFile] = process.argv.slice(2);
+  if (suite === 'hang-trigger') return triggerHang();
+  const results: GuestResults = { suite, checks: [] };
+  try {
+    results.checks = (await runSuite(suite)).checks;
+  } catch (error) {
+    results.error = (error as Error).stack ?? String(error);
+  }
+  if (resultsFile) writeFileSync(resultsFile, JSON.stringify(results, null, 2));
+  console.log(`guest ${suite}: ${results.checks.filter((c) => c.pass).length}/${results.checks.length} passed`);
+  process.exit(0);
+}
+
+await main();

@@ -1,0 +1,14 @@
+// Every location the kernel test reads or writes, in one place. All of it lives under build/ (git-ignored).
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const buildRoot = join(projectRoot, 'build');
+export const cacheRoot = join(buildRoot, 'kernel-cache');
+export const aptRoot = join(cacheRoot, 'apt');
+export const debsDir = join(cacheRoot, 'debs');
+export const guestBundleDir = join(buildRoot, 'kernel-guest');
+export const runsRoot = join(buildRoot, 'kernel-runs');
+
+/** Stable location of the 6.12 uapi headers (linux-libc-dev) for the header checker. */
+export const libcDev612Include = join(cacheRoot, 'libc-dev-6.12', 'usr', 'include');

@@ -1,0 +1,65 @@
+// Boots one throw-away guest under QEMU (TCG), captures its console and kills it on a host-side timeout.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { hostRootTag, resultsTag } from './initramfs.js';
+
+export interface GuestBoot {
+  kernel: string;
+  initramfs: string;
+  /** Extra kernel command line words. */
+  append: string[];
+  /** Writable directory shared with the guest for results. */
+  share: string;
+  cpus: number;
+  /** Extra QEMU arguments (machine devices). */
+  devices: string[];
+  timeoutSeconds: number;
+  consoleLog: string;
+}
+
+export interface GuestOutcome {
+  console: string;
+  timedOut: boolean;
+  exitCode: number | null;
+  seconds: number;
+}
+
+export function bootGuest(boot: GuestBoot): Promise<GuestOutcome> {
+  const args = [
+    ...['-machine', 'q35,accel=tcg', '-cpu', 'max', '-smp', String(boot.cpus), '-m', '1024'],
+    ...['-kernel', boot.kernel, '-initrd', boot.initramfs],
+    ...['-append', ['console=ttyS0', 'panic=-1', ...boot.append].join(' ')],
+    ...['-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio', '-monitor', 'none'],
+    '-virtfs',
+    `local,path=/,mount_tag=${hostRootTag},security_model=none,readonly=on,multidevs=remap`,
+    '-virtfs',
+    `local,path=${boot.share},mount_tag=${resultsTag},security_model=none`,
+    ...boot.devices,
+  ];
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let console = '';
+    qemu.stdout.on('data', (chunk: Buffer) => (console += chunk.toString()));
+    qemu.stderr.on('data', (chunk: Buffer) => (console += chunk.toString()));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      qemu.kill('SIGKILL');
+    }, boot.timeoutSeconds * 1000);
+    let finished = false;
+    const finish = (exitCode: number | null) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      writeFileSync(boot.consoleLog, console);
+      resolve({ console, timedOut, exitCode, seconds: (Date.now() - started) / 1000 });
+    };
+    // 'close' (not 'exit') so the console pipe is fully read first.
+    qemu.on('close', (code) => finish(code));
+    qemu.on('error', (error) => {
+      console += `\nqemu failed to start: ${error.message}\n`;
+      finish(null);
+    });
+  });
+}
