@@ -46,7 +46,13 @@ export interface Forbidden {
 }
 
 export function forbid(from: string, to: string, opts: { errno?: string; doc?: string } = {}): Forbidden {
-  return deepFreeze({ from, to, errno: opts.errno ?? 'EINVAL', ...(opts.doc ? { doc: opts.doc } : {}), site: callSite() });
+  return deepFreeze({
+    from,
+    to,
+    errno: opts.errno ?? 'EINVAL',
+    ...(opts.doc ? { doc: opts.doc } : {}),
+    site: callSite(),
+  });
 }
 
 export interface StateMachine extends ItemBase {

@@ -17,9 +17,10 @@ export type FieldRole =
   /** A user-space address carried as an integer; `required` means NULL is refused. */
   | { kind: 'pointer'; required: boolean }
   /** A file descriptor number (−1 meaning none). */
-  | { kind: 'fd' }
-  /** Filled in by the kernel; ignored on input. */
-  | { kind: 'out' };
+  | { kind: 'fd' };
+
+/** Who writes a field: the caller, the kernel, or both. */
+export type FieldDirection = 'in' | 'out' | 'inout';
 
 export interface ScalarType<TS = number | bigint> {
   readonly kind: 'scalar';
@@ -29,12 +30,17 @@ export interface ScalarType<TS = number | bigint> {
   /** `__aligned_u64`: 8-aligned on every ABI (a plain u64 is 4-aligned on i386). */
   readonly forceAlign8: boolean;
   readonly role: FieldRole;
+  /** `out`: filled in by the kernel, ignored on input (validators skip it). */
+  readonly direction: FieldDirection;
+  /** Release that added this field to its struct, when later than the struct itself. */
+  readonly since?: string;
   /** Phantom: the TypeScript type of a value. */
   readonly _ts?: TS;
 }
 
 export interface ArrayType<E extends FieldType = FieldType> {
   readonly kind: 'array';
+  readonly since?: string;
   readonly element: E;
   readonly length: number;
 }
@@ -42,6 +48,7 @@ export interface ArrayType<E extends FieldType = FieldType> {
 /** A C99 flexible array member: zero bytes in the struct, elements follow it. */
 export interface FlexType<E extends FieldType = FieldType> {
   readonly kind: 'flex';
+  readonly since?: string;
   readonly element: E;
   /** Name of the sibling field that counts the elements (C `__counted_by`). */
   readonly countedBy?: string;
@@ -68,35 +75,40 @@ export interface StructType<F extends Fields = Fields> extends ItemBase {
 export interface UnionType<F extends Fields = Fields> extends ItemBase {
   readonly kind: 'union';
   readonly fields: F;
+  /** An unnamed union in C: its members are reached directly from the enclosing struct. */
+  readonly anonymous: boolean;
 }
 
 export type FieldType = ScalarType | ArrayType | FlexType | StructType | UnionType;
 
-/** Builders for one scalar: the plain type plus role variants. */
+/** Builders for one scalar: the plain type plus role variants; each variant chains. */
 export interface ScalarBuilder<TS> extends ScalarType<TS> {
-  argsz(): ScalarType<TS>;
-  flagsOf(flags: FlagSet): ScalarType<TS>;
-  enumOf(enumeration: Enumeration): ScalarType<TS>;
-  reserved(): ScalarType<TS>;
-  pointer(opts?: { required?: boolean }): ScalarType<TS>;
-  fd(): ScalarType<TS>;
-  out(): ScalarType<TS>;
+  argsz(): ScalarBuilder<TS>;
+  flagsOf(flags: FlagSet): ScalarBuilder<TS>;
+  enumOf(enumeration: Enumeration): ScalarBuilder<TS>;
+  reserved(): ScalarBuilder<TS>;
+  pointer(opts?: { required?: boolean }): ScalarBuilder<TS>;
+  fd(): ScalarBuilder<TS>;
+  /** Filled in by the kernel; the caller's value is ignored. */
+  out(): ScalarBuilder<TS>;
 }
 
 function scalar<TS>(name: ScalarName, size: number, signed: boolean, forceAlign8 = false): ScalarBuilder<TS> {
-  const make = (role: FieldRole): ScalarType<TS> =>
-    deepFreeze({ kind: 'scalar', scalar: name, size, signed, forceAlign8, role }) as ScalarType<TS>;
-  const plain = make({ kind: 'plain' });
-  return Object.freeze({
-    ...plain,
-    argsz: () => make({ kind: 'argsz' }),
-    flagsOf: (flags: FlagSet) => make({ kind: 'flags', flags }),
-    enumOf: (enumeration: Enumeration) => make({ kind: 'enum', enumeration }),
-    reserved: () => make({ kind: 'reserved' }),
-    pointer: (opts?: { required?: boolean }) => make({ kind: 'pointer', required: opts?.required ?? false }),
-    fd: () => make({ kind: 'fd' }),
-    out: () => make({ kind: 'out' }),
-  });
+  const make = (role: FieldRole, direction: FieldDirection): ScalarBuilder<TS> => {
+    const plain = deepFreeze({ kind: 'scalar', scalar: name, size, signed, forceAlign8, role, direction });
+    return Object.freeze({
+      ...plain,
+      argsz: () => make({ kind: 'argsz' }, direction),
+      flagsOf: (flags: FlagSet) => make({ kind: 'flags', flags }, direction),
+      enumOf: (enumeration: Enumeration) => make({ kind: 'enum', enumeration }, direction),
+      reserved: () => make({ kind: 'reserved' }, direction),
+      pointer: (opts?: { required?: boolean }) =>
+        make({ kind: 'pointer', required: opts?.required ?? false }, direction),
+      fd: () => make({ kind: 'fd' }, direction),
+      out: () => make(role, 'out'),
+    }) as ScalarBuilder<TS>;
+  };
+  return make({ kind: 'plain' }, 'inout');
 }
 
 export const u8 = scalar<number>('u8', 1, false);
@@ -130,8 +142,13 @@ export function struct<F extends Fields>(name: string, fields: F, opts: StructOp
   }) as StructType<F>;
 }
 
-export function union<F extends Fields>(name: string, fields: F, opts: ItemOptions): UnionType<F> {
-  return deepFreeze({ kind: 'union', ...base(name, opts), fields }) as UnionType<F>;
+export function union<F extends Fields>(
+  name: string,
+  fields: F,
+  opts: ItemOptions & { anonymous?: boolean },
+): UnionType<F> {
+  const { anonymous, ...rest } = opts;
+  return deepFreeze({ kind: 'union', ...base(name, rest), fields, anonymous: anonymous ?? false }) as UnionType<F>;
 }
 
 /** The TypeScript value type of a spec type: bigint for every 64-bit field. */
@@ -147,3 +164,19 @@ export type Infer<T> =
           : T extends UnionType<infer F>
             ? { -readonly [K in keyof F]?: Infer<F[K]> }
             : never;
+
+/** Mark a field as added to an existing struct in a later release (the struct grew; argsz tells them apart). */
+export function addedIn<T extends ScalarType | ArrayType | FlexType>(since: string, type: T): T {
+  if (!/^\d+\.\d+$/.test(since)) throw new Error(`addedIn: "${since}" is not a kernel release like "6.6"`);
+  const {
+    argsz: _a,
+    flagsOf: _f,
+    enumOf: _e,
+    reserved: _r,
+    pointer: _p,
+    fd: _d,
+    out: _o,
+    ...plain
+  } = type as T & Partial<ScalarBuilder<unknown>>;
+  return deepFreeze({ ...plain, since }) as T;
+}

@@ -1,0 +1,51 @@
+import { readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildIr } from './build.js';
+import type { DeclDocs } from './docs.js';
+import type { Ir } from './types.js';
+
+/** The repository root (two levels above this file). */
+export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
+
+/** The default spec module. */
+export const DEFAULT_SPEC = join(REPO_ROOT, 'spec/vfio/index.ts');
+
+export interface LoadOptions {
+  /** Read doc comments with ts-morph (default true; tests of layout alone may skip it). */
+  docs?: boolean;
+  /** Root that site paths are made relative to. */
+  root?: string;
+}
+
+/** The .ts files next to a spec module (what ts-morph reads for docs). */
+export function specFilesOf(modulePath: string): string[] {
+  const dir = dirname(modulePath);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => join(dir, f))
+    .sort();
+}
+
+/** Import a spec module, read its doc comments, and build the IR. */
+export async function loadSpec(modulePath: string = DEFAULT_SPEC, opts: LoadOptions = {}): Promise<Ir> {
+  const abs = resolve(modulePath);
+  const exports = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+  return irFromExports(exports, opts);
+}
+
+/** Build the IR from already-imported spec exports (docs are read from the files the items came from). */
+export async function irFromExports(exports: Record<string, unknown>, opts: LoadOptions = {}): Promise<Ir> {
+  let lookup: (file: string, name: string) => DeclDocs | undefined = () => undefined;
+  if (opts.docs !== false) {
+    const files = new Set<string>();
+    for (const v of Object.values(exports)) {
+      const f = (v as { site?: { file?: string } } | null)?.site?.file;
+      if (f && f.startsWith('/')) files.add(f);
+    }
+    const { readDocs } = await import('./docs.js');
+    const docs = readDocs([...files].sort());
+    lookup = (file, name) => docs.get(file)?.get(name);
+  }
+  return buildIr(exports, opts.root ?? REPO_ROOT, lookup);
+}

@@ -1,0 +1,188 @@
+/**
+ * The IR: a plain, JSON-serialisable model of the spec with every C layout and number computed.
+ * Other languages and tools read `generated/ir.json`; every generator emitter reads this.
+ */
+
+export interface IrSite {
+  /** Path relative to the repository root. */
+  file: string;
+  line: number;
+}
+
+export interface IrItem {
+  since: string;
+  doc: string;
+  site: IrSite;
+}
+
+export interface IrMember {
+  value: number;
+  since: string;
+  doc: string;
+}
+
+export interface IrEnum extends IrItem {
+  prefix: string;
+  members: Record<string, IrMember>;
+}
+
+export interface IrFlags extends IrEnum {
+  masks: Record<string, IrMember>;
+}
+
+export type IrRole =
+  | { kind: 'plain' }
+  | { kind: 'argsz' }
+  | { kind: 'flags'; flags: string }
+  | { kind: 'enum'; enum: string }
+  | { kind: 'reserved' }
+  | { kind: 'pointer'; required: boolean }
+  | { kind: 'fd' };
+
+/** A field's type, resolved. */
+export type IrType =
+  | { kind: 'scalar'; scalar: string; size: number; signed: boolean; forceAlign8: boolean }
+  | { kind: 'array'; element: IrType; length: number }
+  | { kind: 'flex'; element: IrType; countedBy?: string }
+  | { kind: 'struct'; struct: string }
+  | { kind: 'union'; union: string; anonymous: boolean; members: IrField[] };
+
+export interface IrField {
+  name: string;
+  offset: number;
+  size: number;
+  align: number;
+  /** C spelling, e.g. `__u32`, `__aligned_u64`, `struct vfio_region_dma_range[]`. */
+  type: string;
+  ir: IrType;
+  role: IrRole;
+  direction: 'in' | 'out' | 'inout';
+  /** Set when the field arrived after its struct. */
+  since?: string;
+  doc: string;
+}
+
+export interface IrLayout {
+  size: number;
+  align: number;
+  offsets: Record<string, number>;
+}
+
+export interface IrStruct extends IrItem {
+  size: number;
+  align: number;
+  /** Smallest argsz the kernel accepts (bytes); equals size when the spec states none. */
+  minsz: number;
+  fields: IrField[];
+  /** Layout on i386, where a plain u64 is only 4-aligned. */
+  i386: IrLayout;
+}
+
+export interface IrArg {
+  kind: 'none' | 'struct' | 'value' | 'int_ptr' | 'string' | 'opaque';
+  struct?: string;
+  scalar?: string;
+  cType?: string;
+}
+
+export interface IrIoctl extends IrItem {
+  number: number;
+  numberByArch: { generic: number; powerpc: number };
+  type: number;
+  nr: number;
+  fd: string;
+  arg: IrArg;
+  minsz?: number;
+  returnsFd?: string;
+}
+
+export interface IrFdKind extends IrItem {
+  obtainedBy: string;
+  extends?: string;
+}
+
+export interface IrFeature extends IrItem {
+  index: number;
+  short: string;
+  ops: ('GET' | 'SET')[];
+  payload: string | null;
+  minsz: number;
+  handler: 'core' | 'driver';
+  needs: 'migration' | 'dma_logging' | 'pre_copy' | 'driver_op';
+  missing: string;
+  returnsFd?: string;
+}
+
+export interface IrArc {
+  from: string;
+  to: string;
+  when: string[];
+  unless: string[];
+  fd: 'none' | 'opens-saving' | 'opens-resuming' | 'keeps' | 'ends';
+  since?: string;
+  doc: string;
+  site: IrSite;
+}
+
+export interface IrForbidden {
+  from: string;
+  to: string;
+  errno: string;
+  doc: string;
+  site: IrSite;
+}
+
+export interface IrFsm extends IrItem {
+  name: string;
+  stateEnum: string;
+  capabilityFlags: string;
+  /** State names in value order (ERROR first). */
+  states: string[];
+  mandatory: string[];
+  /** Capability sets the uAPI defines, written like `STOP_COPY+P2P`. */
+  capabilitySets: string[];
+  requires: Record<string, string[] | null>;
+  initial: string;
+  error: string;
+  endpointOnly: string[];
+  arcs: IrArc[];
+  forbidden: IrForbidden[];
+  /** Derived: `paths[caps][from][to]` = the states passed through, ending at `to`; [] when from = to; null = refused. */
+  paths: Record<string, Record<string, Record<string, string[] | null>>>;
+  /** Derived: the first step of each path (the kernel's table format); null = refused. */
+  next: Record<string, Record<string, Record<string, string | null>>>;
+}
+
+export interface IrRule extends IrItem {
+  id: string;
+  strength: 'must' | 'should';
+  kind: 'state-validity' | 'stream' | 'errno' | 'capability' | 'behaviour';
+  op?: string;
+  on?: string;
+  validIn?: string[] | 'any';
+  otherwise?: string;
+  io?: 'read' | 'write';
+  perState?: Record<string, { allowed: boolean; end?: 'ENOMSG' | 'EOF'; never?: string[]; otherwise?: string }>;
+  condition?: string;
+  errno?: string;
+  order?: number;
+  ifCaps?: string[];
+  requiresOp?: string;
+  requiresCaps?: string[];
+}
+
+export interface Ir {
+  meta: { generator: string; irVersion: number; specFiles: string[] };
+  constants: Record<string, number>;
+  /** Where each constant comes from (item, since, doc). */
+  constantInfo: Record<string, { from: string; since: string; doc: string }>;
+  enums: Record<string, IrEnum>;
+  flags: Record<string, IrFlags>;
+  states: Record<string, number>;
+  fdKinds: Record<string, IrFdKind>;
+  structs: Record<string, IrStruct>;
+  ioctls: Record<string, IrIoctl>;
+  features: Record<string, IrFeature>;
+  fsm: IrFsm;
+  rules: Record<string, IrRule>;
+}

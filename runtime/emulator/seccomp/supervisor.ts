@@ -1,0 +1,183 @@
+/**
+ * Main-thread side: starts the supervisor worker (once per process), installs the seccomp filter on the
+ * calling thread, and attaches a handler module inside the worker.
+ *
+ * Order matters: the worker thread must exist before the filter, or its own syscalls would be trapped and
+ * nobody would answer them. The filter covers the thread that calls `startSupervisor` (normally the main
+ * thread) and every thread it creates afterwards; libuv pool threads started earlier are not covered, so make
+ * emulated syscalls synchronously or from threads created later.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { O_CLOEXEC, O_NONBLOCK } from '../../sys/constants.js';
+import { close, pipe2OrThrow, write } from '../../sys/libc.js';
+import { defaultFdSyscalls, type FilterPlan } from './bpf.js';
+import type { TrappedSyscallName } from './constants.js';
+import { installedFilter, installFilterOnce } from './install-filter.js';
+import type { CommandToWorker, ReplyFromWorker, SupervisorWorkerData } from './protocol.js';
+
+export interface SupervisorOptions {
+  /** Passed (structured-cloned) to the handler factory as `env.options`. */
+  handlerOptions?: unknown;
+  /** fd numbers the emulator owns in this process. Fixed by the first start (filters cannot change). */
+  reservedFds?: { first: number; count: number };
+  /** fd-based syscalls trapped on reserved fds. Fixed by the first start. */
+  fdSyscalls?: readonly TrappedSyscallName[];
+}
+
+export interface Supervisor {
+  /** Directory whose files the handler treats as device nodes. */
+  readonly placeholderDir: string;
+  /** Listener fd of this process's filter (for diagnostics). */
+  readonly listenerFd: number;
+  /** Detaches the handler. Trapped syscalls are let through afterwards; the worker idles until exit. */
+  stop(): Promise<void>;
+}
+
+type CommandWithoutId = CommandToWorker extends infer C ? (C extends unknown ? Omit<C, 'requestId'> : never) : never;
+
+export const DEFAULT_RESERVED_FDS = { first: 1000, count: 100 } as const;
+
+class SupervisorThread {
+  private readonly worker: Worker;
+  private readonly controlWriteFd: number;
+  private readonly exiting: Int32Array;
+  private nextRequestId = 1;
+  private readonly waiting = new Map<number, { resolve(r: ReplyFromWorker): void; reject(e: Error): void }>();
+  private readonly ready: Promise<void>;
+  private dead: Error | undefined;
+
+  constructor() {
+    const [controlRead, controlWrite] = pipe2OrThrow(O_CLOEXEC | O_NONBLOCK);
+    this.controlWriteFd = controlWrite;
+    const sharedState = new SharedArrayBuffer(4);
+    this.exiting = new Int32Array(sharedState);
+    const require = createRequire(import.meta.url);
+    // require.resolve picks the CommonJS build of tsx's API; the ESM build sits beside it (see its exports map).
+    const tsxApi = require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
+    const entry = new URL('./supervisor-worker.ts', import.meta.url).href;
+    // The worker runs TypeScript, so it registers tsx itself; this works under node, tsx and vitest alike.
+    const bootstrap = `
+      const { pathToFileURL } = require('node:url');
+      import(pathToFileURL(${JSON.stringify(tsxApi)}).href)
+        .then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })
+        .catch((e) => { process.stderr.write('seccomp supervisor failed to start: ' + (e && e.stack || e) + '\\n'); process.exit(1); });`;
+    const data: SupervisorWorkerData = { controlReadFd: controlRead, sharedState };
+    this.worker = new Worker(bootstrap, { eval: true, workerData: data, execArgv: [], stdout: false, stderr: false });
+    this.ready = new Promise((resolve, reject) => {
+      const onMessage = (reply: ReplyFromWorker) => {
+        if (reply.type === 'ready') return resolve();
+        const pending = this.waiting.get(reply.requestId);
+        if (!pending) return;
+        this.waiting.delete(reply.requestId);
+        this.updateRef();
+        if (reply.type === 'failed') pending.reject(new Error(`seccomp supervisor: ${reply.message}`));
+        else pending.resolve(reply);
+      };
+      this.worker.on('message', onMessage);
+      this.worker.on('error', (e) => this.fail(e, reject));
+      this.worker.on('exit', (code) => this.fail(new Error(`seccomp supervisor thread exited (code ${code})`), reject));
+    });
+    // At exit the worker must notice Node's termination request quickly (see supervisor-worker.ts).
+    process.once('exit', () => {
+      Atomics.store(this.exiting, 0, 1);
+      this.wake();
+    });
+  }
+
+  private fail(error: Error, reject: (e: Error) => void): void {
+    this.dead = error;
+    reject(error);
+    for (const pending of this.waiting.values()) pending.reject(error);
+    this.waiting.clear();
+    // Nobody answers trapped syscalls any more; closing the listener makes them fail (ENOSYS) instead of hang.
+    const filter = installedFilter();
+    if (filter) close(filter.listenerFd);
+  }
+
+  private updateRef(): void {
+    // Keep the process alive only while the main thread awaits an answer from the worker.
+    if (this.waiting.size > 0) this.worker.ref();
+    else this.worker.unref();
+  }
+
+  private wake(): void {
+    write(this.controlWriteFd, Buffer.from([1]));
+  }
+
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  async command(command: CommandWithoutId): Promise<ReplyFromWorker> {
+    if (this.dead) throw this.dead;
+    const requestId = this.nextRequestId++;
+    const reply = new Promise<ReplyFromWorker>((resolve, reject) => this.waiting.set(requestId, { resolve, reject }));
+    this.updateRef();
+    this.worker.postMessage({ ...command, requestId });
+    this.wake();
+    return reply;
+  }
+}
+
+let thread: SupervisorThread | undefined;
+let attached = false;
+
+/**
+ * Starts emulating syscalls with the handler module at `handlerModule` (a file URL or path of a module whose
+ * default export is a `HandlerFactory`). One handler at a time per process.
+ */
+export async function startSupervisor(
+  handlerModule: string | URL,
+  options: SupervisorOptions = {},
+): Promise<Supervisor> {
+  if (attached) throw new Error('a seccomp supervisor is already running in this process; stop it first');
+  attached = true;
+  try {
+    if (!thread) {
+      thread = new SupervisorThread();
+      await thread.whenReady();
+    }
+    const reserved = options.reservedFds ?? DEFAULT_RESERVED_FDS;
+    const plan: FilterPlan = {
+      reservedFdFirst: reserved.first,
+      reservedFdCount: reserved.count,
+      fdSyscalls: options.fdSyscalls ?? defaultFdSyscalls,
+    };
+    const firstInstall = !installedFilter();
+    const filter = installFilterOnce(plan);
+    if (firstInstall) {
+      await thread.command({
+        type: 'listen',
+        listenerFd: filter.listenerFd,
+        reservedFdFirst: plan.reservedFdFirst,
+        reservedFdCount: plan.reservedFdCount,
+      });
+    }
+    const moduleUrl = handlerModule instanceof URL ? handlerModule.href : new URL(handlerModule, 'file://').href;
+    const reply = await thread.command({
+      type: 'attach',
+      handlerModule: moduleUrl,
+      handlerOptions: options.handlerOptions,
+    });
+    if (reply.type !== 'attached') throw new Error('seccomp supervisor: unexpected reply to attach');
+    const running = thread;
+    let stopped = false;
+    return {
+      placeholderDir: reply.placeholderDir,
+      listenerFd: filter.listenerFd,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        try {
+          await running.command({ type: 'detach' });
+        } finally {
+          attached = false;
+        }
+      },
+    };
+  } catch (e) {
+    attached = false;
+    throw e;
+  }
+}

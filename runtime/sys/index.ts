@@ -1,0 +1,4 @@
+export * from './errno.js';
+export * from './errors.js';
+export * from './constants.js';
+export * from './libc.js';
