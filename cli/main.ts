@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+
 /**
  * The `vfio-uapi` command line. Each command lives in cli/commands/<name>.ts and is loaded only when
  * used, so `vfio-uapi check` never pays for koffi and `vfio-uapi save` never pays for ts-morph.
@@ -10,23 +12,24 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-/** Command name → module that default-exports a Command. */
-const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
-  ir: () => import('./commands/ir.js'),
-  gen: () => import('./commands/gen.js'),
-  check: () => import('./commands/check.js'),
-};
+const commandsDir = new URL('./commands/', import.meta.url).pathname;
 
-/** Lets other folders add commands without editing the table above (tests use it too). */
-export function registerCommand(name: string, load: () => Promise<{ default: Command }>): void {
-  COMMANDS[name] = load;
+/** Command name → loader. Each file cli/commands/<name>.ts default-exports a Command; adding one touches nothing else. */
+function commands(): Record<string, () => Promise<{ default: Command }>> {
+  const out: Record<string, () => Promise<{ default: Command }>> = {};
+  for (const f of readdirSync(commandsDir).sort()) {
+    if (!f.endsWith('.ts') || f.endsWith('.test.ts')) continue;
+    const name = f.slice(0, -3);
+    out[name] = () => import(commandsDir + f);
+  }
+  return out;
 }
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 async function help(): Promise<string> {
   const lines = ['usage: vfio-uapi <command> [options]', '', 'commands:'];
-  for (const [name, load] of Object.entries(COMMANDS).sort()) {
+  for (const [name, load] of Object.entries(commands())) {
     const c = (await load()).default;
     lines.push(`  ${name.padEnd(13)} ${c.summary}`);
   }
@@ -40,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(await help());
     return name ? EXIT.ok : EXIT.usage;
   }
-  const load = COMMANDS[name];
+  const load = commands()[name];
   if (!load) {
     console.error(`vfio-uapi: unknown command "${name}"; run \`vfio-uapi --help\` for the list`);
     return EXIT.usage;
