@@ -209,11 +209,13 @@ const environmentTools = {
   createSourcePipe(source: DataSource, options?: { pipeSize?: number }) {
     const pipe = DataPipe.toCaller(source, options?.pipeSize ?? DEFAULT_PIPE_SIZE, markPollSetDirty);
     pipes.add(pipe);
+    pollSetDirty = true;
     return pipe;
   },
   createSinkPipe(sink: DataSink, options?: { pipeSize?: number }) {
     const pipe = DataPipe.fromCaller(sink, options?.pipeSize ?? DEFAULT_PIPE_SIZE, markPollSetDirty);
     pipes.add(pipe);
+    pollSetDirty = true;
     return pipe;
   },
 };
