@@ -94,7 +94,12 @@ function ensurePackages(route: 'routeA' | 'routeB'): { release: string; packages
   const cached = manifest[route];
   if (cached && allDownloaded(cached.packages)) return cached;
   const apt = privateApt();
-  const resolved = route === 'routeA' ? resolveRouteA(apt) : resolveRouteB(apt);
+  let resolved: { release: string; packages: PackageRef[] };
+  try {
+    resolved = route === 'routeA' ? resolveRouteA(apt) : resolveRouteB(apt);
+  } catch (error) {
+    throw new PackagesUnavailable(`package versions not resolvable: ${(error as Error).message}`);
+  }
   try {
     apt.download(resolved.packages, debsDir);
   } catch (error) {

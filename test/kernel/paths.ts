@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const buildRoot = join(projectRoot, 'build');
-export const cacheRoot = join(buildRoot, 'kernel-cache');
+// VFIO_UAPI_KERNEL_CACHE points the download/build cache elsewhere (e.g. to time a cold run).
+export const cacheRoot = process.env.VFIO_UAPI_KERNEL_CACHE ?? join(buildRoot, 'kernel-cache');
 export const aptRoot = join(cacheRoot, 'apt');
 export const debsDir = join(cacheRoot, 'debs');
 export const guestBundleDir = join(buildRoot, 'kernel-guest');

@@ -1,6 +1,7 @@
 // apt with a sources list, package lists and a cache of our own, so the system's apt state is never touched.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { run } from './exec.js';
 
 const debianKeyring = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -75,9 +76,12 @@ export class PrivateApt {
       this.sourcesFile,
       `deb ${signed} ${this.mirror} bookworm main\ndeb ${signed} ${this.mirror} bookworm-backports main\n`,
     );
-    const output = run('apt-get', [...this.options(), 'update'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // apt-get update exits 0 even when a repository could not be fetched; treat that as a failure.
-    if (/^(W|E): Failed to fetch/m.test(output)) throw new Error(`apt-get update: ${output}`);
+    const update = spawnSync('apt-get', [...this.options(), 'update'], { encoding: 'utf8' });
+    const output = `${update.stdout ?? ''}${update.stderr ?? ''}`;
+    // apt-get update can exit 0 even when a repository could not be fetched; treat that as a failure too.
+    if (update.status !== 0 || /^(Err:|W: Failed to fetch|E: )/m.test(output)) {
+      throw new Error(`apt-get update: ${output.trim().split('\n').slice(-3).join(' | ')}`);
+    }
   }
 
   /** The version of `name` published in `suite` (e.g. "bookworm-backports"), via apt-cache madison. */

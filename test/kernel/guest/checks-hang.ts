@@ -21,8 +21,7 @@ export function triggerHang(): void {
   process.stdout.write(`returned ${outcome(preCopy.result)}\n`);
 }
 
-export async function runHangCheck(entryScript: string): Promise<CheckList> {
-  const list = new CheckList();
+export async function runHangCheck(list: CheckList, entryScript: string): Promise<void> {
   sys.pinToCpu(0);
   const child = spawn(process.execPath, [entryScript, 'hang-trigger'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
@@ -44,5 +43,4 @@ export async function runHangCheck(entryScript: string): Promise<CheckList> {
     observed,
     'the uAPI forbids STOP_COPY → PRE_COPY; on this kernel the request spins in vfio_mig_get_next_state',
   );
-  return list;
 }
