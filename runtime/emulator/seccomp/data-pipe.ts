@@ -74,6 +74,11 @@ export class DataPipe {
     return this.buffered() + (this.chunkEnd - this.chunkStart);
   }
 
+  /** For a source pipe: bytes the caller has already read out of the pipe. */
+  bytesReadByCaller(): number {
+    return this.bytesMoved - this.buffered();
+  }
+
   /** Bytes sitting in the pipe right now. */
   buffered(): number {
     if (this.closed) return 0;

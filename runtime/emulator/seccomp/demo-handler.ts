@@ -8,7 +8,7 @@
  *   opens a data stream: a pipe the mechanism keeps fed, whose fd number is written back into data_fd.
  * - reads of the data fd run through the pipe (CONTINUE) while bytes remain; once dry the first read gets
  *   ENOMSG (a temporary end) and every later read gets 0 (the end).
- * - ioctl 0x3B79 on the data fd reports the bytes still pending in {argsz, flags, initial_bytes, dirty}.
+ * - ioctl 0x3B79 on the data fd reports the bytes the caller has not read yet in {argsz, flags, initial_bytes, dirty}.
  * - lseek/pread on the data fd fail with ESPIPE, like a stream-opened fd.
  */
 import { closeSync, openSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import type { DataPipe } from './data-pipe.js';
 import { CONTINUE, fail, value, type HandlerEnvironment, type IoctlCall, type SyscallHandler } from './handler.js';
 
 export interface DemoOptions {
-  /** Bytes served on each data stream (default 3 MiB + 100). */
+  /** Bytes served on each data stream (default 3 MiB + 256). */
   streamBytes?: number;
 }
 
@@ -28,6 +28,7 @@ export const DEMO_INFO = { flags: 0x2, numRegions: 9, numIrqs: 5 } as const;
 
 interface DataStream {
   pipe: DataPipe;
+  totalBytes: number;
   temporaryEndReported: boolean;
 }
 
@@ -72,8 +73,9 @@ export default function createDemoHandler(env: HandlerEnvironment): SyscallHandl
     const state = arg.readUInt32LE(8);
     let dataFd = -1;
     if (state === 3) {
-      const pipe = env.createSourcePipe(patternSource(options.streamBytes ?? 3 * (1 << 20) + 100));
-      const stream: DataStream = { pipe, temporaryEndReported: false };
+      const totalBytes = options.streamBytes ?? 3 * (1 << 20) + 256;
+      const pipe = env.createSourcePipe(patternSource(totalBytes));
+      const stream: DataStream = { pipe, totalBytes, temporaryEndReported: false };
       dataFd = call.installFd(pipe.callerEnd, { tag: { kind: 'stream', stream } satisfies Tag, dataPipe: pipe });
     }
     arg.writeInt32LE(dataFd, 12);
@@ -84,7 +86,7 @@ export default function createDemoHandler(env: HandlerEnvironment): SyscallHandl
   function streamInfo(call: IoctlCall, stream: DataStream) {
     const arg = call.readMem(call.arg, 24);
     if (arg.readUInt32LE(0) < 24) return fail(Errno.EINVAL);
-    arg.writeBigUInt64LE(BigInt(stream.pipe.pendingBytes()), 8);
+    arg.writeBigUInt64LE(BigInt(stream.totalBytes - stream.pipe.bytesReadByCaller()), 8);
     arg.writeBigUInt64LE(0n, 16);
     call.writeMem(call.arg, arg);
     return value(0);
