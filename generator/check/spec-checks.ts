@@ -22,9 +22,10 @@ export function checkSpec(ir: Ir, c: Collected, site: (s: Site) => IrSite): Spec
       const prior = seen.get(key);
       if (prior && prior !== item.site) {
         const p = site(prior);
+        const q = site(item.site);
         add(
           item.site,
-          `duplicate ${item.kind} name ${item.name} (first declared at ${p.file}:${p.line})`,
+          `duplicate ${item.kind} name ${item.name}: declared at ${p.file}:${p.line} and at ${q.file}:${q.line}`,
           'rename one of them or remove the duplicate',
         );
       }
@@ -37,7 +38,7 @@ export function checkSpec(ir: Ir, c: Collected, site: (s: Site) => IrSite): Spec
     const ext = ir.fdKinds[fd]?.extends;
     return ext ? [fd, ...kindsOf(ext)] : [fd];
   };
-  const byNumber = new Map<string, string>();
+  const byNumber = new Map<string, { name: string; site: Site }>();
   for (const { item } of c.ioctls) {
     if (!ir.fdKinds[item.on]) {
       add(
@@ -50,14 +51,18 @@ export function checkSpec(ir: Ir, c: Collected, site: (s: Site) => IrSite): Spec
     for (const k of kindsOf(item.on)) {
       const key = `${k}:${item.type}:${item.nr}`;
       const other = byNumber.get(key);
-      if (other && other !== item.name)
+      if (other && other.name !== item.name) {
+        const a = site(other.site);
+        const b = site(item.site);
+        const number = `0x${((item.type << 8) | item.nr).toString(16)}`;
         add(
           item.site,
-          `ioctl ${item.name} reuses number 0x${((item.type << 8) | item.nr).toString(16)} of ${other} on fd kind ${k}`,
+          `ioctl number ${number} is used on fd kind ${k} by both ${other.name} (${a.file}:${a.line}) and ${item.name} (${b.file}:${b.line})`,
           'numbers may repeat only across different fd kinds; pick a free nr',
         );
+      }
     }
-    byNumber.set(`${item.on}:${item.type}:${item.nr}`, item.name);
+    byNumber.set(`${item.on}:${item.type}:${item.nr}`, { name: item.name, site: item.site });
     if (item.returnsFd && !ir.fdKinds[item.returnsFd])
       add(item.site, `ioctl ${item.name} returns unknown fd kind "${item.returnsFd}"`, 'declare it with fdKind()');
   }

@@ -236,12 +236,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
   for (const { item, exportName } of c.structs) {
     note(item.site);
     if (ir.structs[item.name]) {
-      problems.push({
-        site: site(item.site),
-        message: `struct ${item.name} is declared twice`,
-        hint: 'remove one declaration or rename it',
-      });
-      continue;
+      continue; // checkSpec reports the duplicate with both locations
     }
     const lp = layoutStruct(item, 'lp64');
     const i3 = layoutStruct(item, 'i386');
@@ -275,12 +270,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
   for (const { item, exportName } of c.ioctls) {
     note(item.site);
     if (ir.ioctls[item.name]) {
-      problems.push({
-        site: site(item.site),
-        message: `ioctl ${item.name} is declared twice`,
-        hint: 'remove one declaration or rename it',
-      });
-      continue;
+      continue; // checkSpec reports the duplicate with both locations
     }
     const a = item.arg;
     ir.ioctls[item.name] = {
