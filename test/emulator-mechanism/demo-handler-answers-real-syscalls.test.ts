@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,10 +42,10 @@ function openDevice(): number {
   return fd;
 }
 
-function openStream(deviceFd: number): number {
+function openStream(deviceFd: number, state = 3): number {
   const arg = Buffer.alloc(16);
   arg.writeUInt32LE(16, 0);
-  arg.writeUInt32LE(3, 8);
+  arg.writeUInt32LE(state, 8);
   expect(ioctl(deviceFd, DemoIoctl.SET_STATE, arg)).toBe(0);
   return arg.readInt32LE(12);
 }
@@ -140,6 +140,28 @@ describe('a pipe-backed data fd', () => {
     }
     expect(isSysError(error, 'ESPIPE')).toBe(true);
     expect(() => readSync(dataFd, Buffer.alloc(16), 0, 16, 0)).toThrow(/ESPIPE|-29/);
+    rawClose(dataFd);
+    rawClose(device);
+  });
+});
+
+describe('a pipe-backed data fd in the other direction', () => {
+  it('takes writes by CONTINUE and delivers every byte, in order, to the sink', () => {
+    const device = openDevice();
+    const dataFd = openStream(device, 5);
+    expect(dataFd).toBeGreaterThanOrEqual(1000);
+    const chunk = Buffer.alloc(1 << 20);
+    for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
+    let written = 0;
+    // Larger than the pipe: the writes only complete because the supervisor drains while we write.
+    for (let i = 0; i < 5; i++) written += writeSync(dataFd, chunk, 0, chunk.length, null);
+    written += writeSync(dataFd, chunk, 0, 1000, null);
+    const info = Buffer.alloc(24);
+    info.writeUInt32LE(24, 0);
+    expect(ioctl(dataFd, DemoIoctl.STREAM_INFO, info)).toBe(0);
+    expect(info.readUInt32LE(4)).toBe(1); // pattern held
+    expect(Number(info.readBigUInt64LE(8))).toBe(written);
+    expect(() => readSync(dataFd, chunk, 0, 16, null)).toThrow(/EBADF/); // a write end, as the kernel says
     rawClose(dataFd);
     rawClose(device);
   });

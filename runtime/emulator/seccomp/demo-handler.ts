@@ -9,7 +9,10 @@
  * - reads of the data fd run through the pipe (CONTINUE) while bytes remain; once dry the first read gets
  *   ENOMSG (a temporary end) and every later read gets 0 (the end).
  * - ioctl 0x3B79 on the data fd reports the bytes the caller has not read yet in {argsz, flags, initial_bytes, dirty}.
- * - lseek/pread on the data fd fail with ESPIPE, like a stream-opened fd.
+ * - for state 5 the data fd is a write end: writes run through the pipe (CONTINUE) and the mechanism drains
+ *   it into a sink that counts bytes and checks the pattern; 0x3B79 on that fd reports
+ *   {argsz, flags = 1 if the pattern held, received bytes, 0}.
+ * - lseek/pread/pwrite on a data fd fail with ESPIPE, like a stream-opened fd.
  */
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +35,15 @@ interface DataStream {
   temporaryEndReported: boolean;
 }
 
-type Tag = { kind: 'device' } | { kind: 'stream'; stream: DataStream };
+/** A resuming stream: counts what the caller wrote and checks it follows the pattern. */
+interface IncomingStream {
+  pipe: DataPipe;
+  received: number;
+  patternOk: boolean;
+  ended: boolean;
+}
+
+type Tag = { kind: 'device' } | { kind: 'stream'; stream: DataStream } | { kind: 'incoming'; incoming: IncomingStream };
 
 /** Byte `i` of every stream is `i & 0xff`; chunks are multiples of 256 so one prefilled buffer serves all. */
 function patternSource(total: number) {
@@ -72,6 +83,29 @@ export default function createDemoHandler(env: HandlerEnvironment): SyscallHandl
     if (arg.readUInt32LE(0) < 16) return fail(Errno.EINVAL);
     const state = arg.readUInt32LE(8);
     let dataFd = -1;
+    if (state === 5) {
+      const incoming: IncomingStream = {
+        pipe: undefined as unknown as DataPipe,
+        received: 0,
+        patternOk: true,
+        ended: false,
+      };
+      incoming.pipe = env.createSinkPipe({
+        data(chunk) {
+          for (let i = 0; i < chunk.length; i += 251) {
+            if (chunk[i] !== ((incoming.received + i) & 0xff)) incoming.patternOk = false;
+          }
+          incoming.received += chunk.length;
+        },
+        end() {
+          incoming.ended = true;
+        },
+      });
+      dataFd = call.installFd(incoming.pipe.callerEnd, {
+        tag: { kind: 'incoming', incoming } satisfies Tag,
+        dataPipe: incoming.pipe,
+      });
+    }
     if (state === 3) {
       const totalBytes = options.streamBytes ?? 3 * (1 << 20) + 256;
       const pipe = env.createSourcePipe(patternSource(totalBytes));
@@ -88,6 +122,17 @@ export default function createDemoHandler(env: HandlerEnvironment): SyscallHandl
     if (arg.readUInt32LE(0) < 24) return fail(Errno.EINVAL);
     arg.writeBigUInt64LE(BigInt(stream.totalBytes - stream.pipe.bytesReadByCaller()), 8);
     arg.writeBigUInt64LE(0n, 16);
+    call.writeMem(call.arg, arg);
+    return value(0);
+  }
+
+  function incomingInfo(call: IoctlCall, incoming: IncomingStream) {
+    // Take in whatever the caller's completed writes left in the pipe before reporting.
+    incoming.pipe.service();
+    const arg = Buffer.alloc(24);
+    arg.writeUInt32LE(24, 0);
+    arg.writeUInt32LE(incoming.patternOk ? 1 : 0, 4);
+    arg.writeBigUInt64LE(BigInt(incoming.received), 8);
     call.writeMem(call.arg, arg);
     return value(0);
   }
@@ -109,8 +154,9 @@ export default function createDemoHandler(env: HandlerEnvironment): SyscallHandl
         if (call.request === DemoIoctl.SET_STATE) return setState(call);
         return fail(Errno.ENOTTY);
       }
-      if (call.request === DemoIoctl.STREAM_INFO) return streamInfo(call, tag.stream);
-      return fail(Errno.ENOTTY);
+      if (call.request !== DemoIoctl.STREAM_INFO) return fail(Errno.ENOTTY);
+      if (tag.kind === 'stream') return streamInfo(call, tag.stream);
+      return incomingInfo(call, tag.incoming);
     },
 
     read(call) {
@@ -126,14 +172,10 @@ export default function createDemoHandler(env: HandlerEnvironment): SyscallHandl
       return value(0);
     },
 
-    write(call) {
-      const tag = call.target.kind === 'installed' ? (call.target.tag as Tag) : undefined;
-      return tag?.kind === 'stream' ? fail(Errno.EINVAL) : CONTINUE;
-    },
-
     other(call) {
       const tag = call.target.kind === 'installed' ? (call.target.tag as Tag) : undefined;
-      if (tag?.kind === 'stream' && (call.syscall === 'lseek' || call.syscall === 'pread64')) return fail(Errno.ESPIPE);
+      const positioned = call.syscall === 'lseek' || call.syscall === 'pread64' || call.syscall === 'pwrite64';
+      if (tag && tag.kind !== 'device' && positioned) return fail(Errno.ESPIPE);
       return CONTINUE;
     },
 
