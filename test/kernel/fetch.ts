@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, runShell, shellQuote } from './exec.js';
-import { aptRoot, cacheRoot, debsDir, libcDev612Include } from './paths.js';
+import { aptRoot, cacheRoot, debsDir } from './paths.js';
 import { PrivateApt, debFileName, systemDebianMirror, type PackageRef } from './private-apt.js';
 
 /** Thrown when the packages cannot be obtained at all (no network, mirror down): the run is skipped. */
@@ -171,5 +171,3 @@ export function fetchRouteB(): RouteBFiles {
     modulesDir: join(root, 'lib', 'modules', release),
   };
 }
-
-export { libcDev612Include };

@@ -35,7 +35,8 @@ ${insmods.join('\n')}
 for word in $(cat /proc/cmdline); do
   case "$word" in vfiotest_*=*) export "$word" ;; esac
 done
-mount -t 9p -o ${ninep},ro ${hostRootTag} /newroot || echo "mount ${hostRootTag} failed"
+# The host root is only read, and not changed during the few seconds a guest lives: let the guest cache it.
+mount -t 9p -o ${ninep},ro,cache=loose ${hostRootTag} /newroot || echo "mount ${hostRootTag} failed"
 # The results share is mounted at its own host path, so paths read the same inside and outside.
 mount -t 9p -o ${ninep} ${resultsTag} "/newroot$vfiotest_share" || echo "mount ${resultsTag} failed"
 for fs in proc sys dev; do mount --bind /$fs /newroot/$fs; done

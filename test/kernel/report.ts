@@ -5,7 +5,11 @@ export function printReport(runs: readonly SuiteRun[]): { passed: number; failed
   const rows = runs.flatMap((run) => run.checks);
   const idWidth = Math.max(...rows.map((c) => c.id.length), 5);
   const expectedWidth = Math.min(Math.max(...rows.map((c) => c.expected.length), 8), 48);
-  for (const run of runs) console.log(`-- ${run.suite}: guest ran ${run.bootSeconds.toFixed(1)} s`);
+  for (const run of runs) {
+    console.log(
+      `-- ${run.suite}: prepared in ${run.prepareSeconds.toFixed(1)} s, guest ran ${run.bootSeconds.toFixed(1)} s`,
+    );
+  }
   console.log(`${'check'.padEnd(idWidth)}  result  ${'expected'.padEnd(expectedWidth)}  observed`);
   for (const check of rows) {
     const mark = check.pass ? 'pass  ' : 'FAIL  ';

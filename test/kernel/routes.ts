@@ -15,6 +15,8 @@ export type Suite = 'mtty' | 'edu' | 'hang';
 export interface SuiteRun {
   suite: Suite;
   checks: Check[];
+  /** Download, build and initramfs time (near zero when cached). */
+  prepareSeconds: number;
   bootSeconds: number;
 }
 
@@ -80,7 +82,9 @@ function consoleTail(console: string): string {
 }
 
 export async function runSuite(suite: Suite, entryScript: string): Promise<SuiteRun> {
+  const preparing = Date.now();
   const guest = suite === 'edu' ? prepareEduGuest(entryScript) : prepareMttyGuest(entryScript);
+  const prepareSeconds = (Date.now() - preparing) / 1000;
   const share = join(runsRoot, suite);
   mkdirSync(share, { recursive: true });
   const resultsFile = join(share, 'results.json');
@@ -126,5 +130,5 @@ export async function runSuite(suite: Suite, entryScript: string): Promise<Suite
       pass: !outcome.timedOut,
     });
   }
-  return { suite, checks, bootSeconds: outcome.seconds };
+  return { suite, checks, prepareSeconds, bootSeconds: outcome.seconds };
 }
