@@ -14,7 +14,7 @@
  *   {argsz, flags = 1 if the pattern held, received bytes, 0}.
  * - lseek/pread/pwrite on a data fd fail with ESPIPE, like a stream-opened fd.
  */
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Errno } from '../../sys/errno.js';
 import type { DataPipe } from './data-pipe.js';
@@ -64,7 +64,6 @@ export default function createDemoHandler(env: HandlerEnvironment): SyscallHandl
   const options = (env.options ?? {}) as DemoOptions;
   const groupNode = join(env.placeholderDir, DEMO_GROUP_NODE);
   writeFileSync(groupNode, '');
-  const openFiles: number[] = [];
 
   function getInfo(call: IoctlCall) {
     const argsz = call.readMem(call.arg, 4).readUInt32LE(0);
@@ -177,10 +176,6 @@ export default function createDemoHandler(env: HandlerEnvironment): SyscallHandl
       const positioned = call.syscall === 'lseek' || call.syscall === 'pread64' || call.syscall === 'pwrite64';
       if (tag && tag.kind !== 'device' && positioned) return fail(Errno.ESPIPE);
       return CONTINUE;
-    },
-
-    dispose() {
-      for (const fd of openFiles) closeSync(fd);
     },
   };
 }
