@@ -7,6 +7,7 @@
  * thread) and every thread it creates afterwards; libuv pool threads started earlier are not covered, so make
  * emulated syscalls synchronously or from threads created later.
  */
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { O_CLOEXEC, O_NONBLOCK } from '../../sys/constants.js';
@@ -82,6 +83,8 @@ class SupervisorThread {
     process.once('exit', () => {
       Atomics.store(this.exiting, 0, 1);
       this.wake();
+      // The worker gets no chance to clean up at exit; remove the placeholder nodes from here.
+      if (attachedPlaceholderDir) rmSync(attachedPlaceholderDir, { recursive: true, force: true });
     });
   }
 
@@ -122,6 +125,7 @@ class SupervisorThread {
 
 let thread: SupervisorThread | undefined;
 let attached = false;
+let attachedPlaceholderDir: string | undefined;
 
 /**
  * Starts emulating syscalls with the handler module at `handlerModule` (a file URL or path of a module whose
@@ -163,6 +167,7 @@ export async function startSupervisor(
     if (reply.type !== 'attached') throw new Error('seccomp supervisor: unexpected reply to attach');
     const running = thread;
     let stopped = false;
+    attachedPlaceholderDir = reply.placeholderDir;
     return {
       placeholderDir: reply.placeholderDir,
       listenerFd: filter.listenerFd,
@@ -173,6 +178,7 @@ export async function startSupervisor(
           await running.command({ type: 'detach' });
         } finally {
           attached = false;
+          attachedPlaceholderDir = undefined;
         }
       },
     };
