@@ -1,4 +1,5 @@
 import type { Ir } from '../ir/types.js';
+import { proveFsm } from './fsm-proofs.js';
 
 /** One property of the derived state machine that does not hold. */
 export interface ProofFailure {
@@ -9,19 +10,20 @@ export interface ProofFailure {
   message: string;
 }
 
-/** Every proof over the IR. Extended by the state-machine proofs (generator/check/fsm-proofs.ts). */
-export function prove(_ir: Ir): ProofFailure[] {
-  return [];
+/** Every proof over the IR: the state-machine proofs (generator/check/fsm-proofs.ts). */
+export function prove(ir: Ir): ProofFailure[] {
+  return [...proveFsm(ir)];
 }
+
+/** One failure as a line: the property, capability set, request, what is wrong and the offending path. */
+export const formatFailure = (f: ProofFailure) =>
+  `[${f.property}] caps ${f.caps}, request ${f.request}: ${f.message} (path ${f.path})`;
 
 export function proveOrThrow(ir: Ir): void {
   const failures = prove(ir);
   if (failures.length) {
     throw new Error(
-      `the spec fails ${failures.length} proof(s):\n` +
-        failures
-          .map((f) => `  [${f.property}] caps ${f.caps}, request ${f.request}: ${f.message} (path ${f.path})`)
-          .join('\n'),
+      `the spec fails ${failures.length} proof(s):\n` + failures.map((f) => `  ${formatFailure(f)}`).join('\n'),
     );
   }
 }

@@ -19,7 +19,8 @@ const FD_COLOR: Record<IrArc['fd'], string> = {
   ends: 'red3',
 };
 
-const q = (s: string) => `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+/** A DOT quoted string; newlines become DOT's centred line breaks. */
+const q = (s: string) => `"${s.replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`;
 const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
 /**
@@ -59,7 +60,7 @@ export function fsmDot(fsm: IrFsm, caps: string | null): string {
       if (a.when.length) parts.push(`if ${a.when.join('+')}`);
       if (a.unless.length) parts.push(`unless ${a.unless.join('+')}`);
     }
-    const label = parts.filter(Boolean).join('\\n');
+    const label = parts.filter(Boolean).join('\n');
     const attrs = [`color=${FD_COLOR[a.fd]}`, `fontcolor=${FD_COLOR[a.fd]}`];
     if (label) attrs.push(`label=${q(label)}`);
     if (a.fd === 'keeps') attrs.push('style=bold');
