@@ -26,6 +26,10 @@ function wrongLength(field: string, value: unknown, length: number): never {
   throw new CodecError(field, value, length < 0 ? 'expected an array' : `expected ${length} element(s)`);
 }
 
+function tooShort(struct: string, view: DataView, offset: number, size: number): never {
+  throw new CodecError(struct, view.byteLength - offset, `needs ${size} bytes at offset ${offset}`);
+}
+
 function flexCount(view: DataView, at: number, count: number, elementSize: number, field: string): number {
   if (at + count * elementSize > view.byteLength) {
     throw new CodecError(field, count, `${count} element(s) do not fit in the ${view.byteLength - at} byte(s) left`);
@@ -55,20 +59,37 @@ export const VfioDeviceBindIommufdLayout = {
 
 /** Write `value` as `struct vfio_device_bind_iommufd` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceBindIommufd(value: VfioDeviceBindIommufd, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_device_bind_iommufd.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_device_bind_iommufd.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (!Number.isInteger(value.iommufd) || value.iommufd < -0x80000000 || value.iommufd > 0x7fffffff) outOfRange('vfio_device_bind_iommufd.iommufd', value.iommufd, 's32');
-  view.setInt32(offset + 8, value.iommufd, LE);
-  if (!Number.isInteger(value.out_devid) || value.out_devid < 0 || value.out_devid > 0xffffffff) outOfRange('vfio_device_bind_iommufd.out_devid', value.out_devid, 'u32');
-  view.setUint32(offset + 12, value.out_devid, LE);
-  if (typeof value.token_uuid_ptr !== 'bigint' || value.token_uuid_ptr < 0n || value.token_uuid_ptr > 0xffffffffffffffffn) outOfRange('vfio_device_bind_iommufd.token_uuid_ptr', value.token_uuid_ptr, 'u64');
-  view.setBigUint64(offset + 16, value.token_uuid_ptr, LE);
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_device_bind_iommufd', view, offset, 24);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_bind_iommufd.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_bind_iommufd.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.iommufd;
+    if (typeof x !== 'number' || (x | 0) !== x) outOfRange('vfio_device_bind_iommufd.iommufd', x, 's32');
+    view.setInt32(offset + 8, x, LE);
+  }
+  {
+    const x = value.out_devid;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_bind_iommufd.out_devid', x, 'u32');
+    view.setUint32(offset + 12, x, LE);
+  }
+  {
+    const x = value.token_uuid_ptr;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_bind_iommufd.token_uuid_ptr', x, 'u64');
+    view.setBigUint64(offset + 16, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_bind_iommufd` at `offset`. */
 export function decodeVfioDeviceBindIommufd(view: DataView, offset = 0): VfioDeviceBindIommufd {
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_device_bind_iommufd', view, offset, 24);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_iommufd = view.getInt32(offset + 8, LE);
@@ -97,18 +118,32 @@ export const VfioDeviceAttachIommufdPtLayout = {
 
 /** Write `value` as `struct vfio_device_attach_iommufd_pt` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceAttachIommufdPt(value: VfioDeviceAttachIommufdPt, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_device_attach_iommufd_pt.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_device_attach_iommufd_pt.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (!Number.isInteger(value.pt_id) || value.pt_id < 0 || value.pt_id > 0xffffffff) outOfRange('vfio_device_attach_iommufd_pt.pt_id', value.pt_id, 'u32');
-  view.setUint32(offset + 8, value.pt_id, LE);
-  if (!Number.isInteger(value.pasid) || value.pasid < 0 || value.pasid > 0xffffffff) outOfRange('vfio_device_attach_iommufd_pt.pasid', value.pasid, 'u32');
-  view.setUint32(offset + 12, value.pasid, LE);
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('vfio_device_attach_iommufd_pt', view, offset, 16);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_attach_iommufd_pt.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_attach_iommufd_pt.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.pt_id;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_attach_iommufd_pt.pt_id', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
+  {
+    const x = value.pasid;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_attach_iommufd_pt.pasid', x, 'u32');
+    view.setUint32(offset + 12, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_attach_iommufd_pt` at `offset`. */
 export function decodeVfioDeviceAttachIommufdPt(view: DataView, offset = 0): VfioDeviceAttachIommufdPt {
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('vfio_device_attach_iommufd_pt', view, offset, 16);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_pt_id = view.getUint32(offset + 8, LE);
@@ -134,16 +169,27 @@ export const VfioDeviceDetachIommufdPtLayout = {
 
 /** Write `value` as `struct vfio_device_detach_iommufd_pt` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceDetachIommufdPt(value: VfioDeviceDetachIommufdPt, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_device_detach_iommufd_pt.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_device_detach_iommufd_pt.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (!Number.isInteger(value.pasid) || value.pasid < 0 || value.pasid > 0xffffffff) outOfRange('vfio_device_detach_iommufd_pt.pasid', value.pasid, 'u32');
-  view.setUint32(offset + 8, value.pasid, LE);
+  if (offset < 0 || view.byteLength - offset < 12) tooShort('vfio_device_detach_iommufd_pt', view, offset, 12);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_detach_iommufd_pt.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_detach_iommufd_pt.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.pasid;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_detach_iommufd_pt.pasid', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_detach_iommufd_pt` at `offset`. */
 export function decodeVfioDeviceDetachIommufdPt(view: DataView, offset = 0): VfioDeviceDetachIommufdPt {
+  if (offset < 0 || view.byteLength - offset < 12) tooShort('vfio_device_detach_iommufd_pt', view, offset, 12);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_pasid = view.getUint32(offset + 8, LE);
@@ -167,14 +213,22 @@ export const IommuDestroyLayout = {
 
 /** Write `value` as `struct iommu_destroy` at `offset`; throws CodecError for a value out of range. */
 export function encodeIommuDestroy(value: IommuDestroy, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.size) || value.size < 0 || value.size > 0xffffffff) outOfRange('iommu_destroy.size', value.size, 'u32');
-  view.setUint32(offset + 0, value.size, LE);
-  if (!Number.isInteger(value.id) || value.id < 0 || value.id > 0xffffffff) outOfRange('iommu_destroy.id', value.id, 'u32');
-  view.setUint32(offset + 4, value.id, LE);
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('iommu_destroy', view, offset, 8);
+  {
+    const x = value.size;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_destroy.size', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.id;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_destroy.id', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
 }
 
 /** Read `struct iommu_destroy` at `offset`. */
 export function decodeIommuDestroy(view: DataView, offset = 0): IommuDestroy {
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('iommu_destroy', view, offset, 8);
   const v_size = view.getUint32(offset + 0, LE);
   const v_id = view.getUint32(offset + 4, LE);
   return { size: v_size, id: v_id,  };
@@ -198,16 +252,27 @@ export const IommuIoasAllocLayout = {
 
 /** Write `value` as `struct iommu_ioas_alloc` at `offset`; throws CodecError for a value out of range. */
 export function encodeIommuIoasAlloc(value: IommuIoasAlloc, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.size) || value.size < 0 || value.size > 0xffffffff) outOfRange('iommu_ioas_alloc.size', value.size, 'u32');
-  view.setUint32(offset + 0, value.size, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('iommu_ioas_alloc.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (!Number.isInteger(value.out_ioas_id) || value.out_ioas_id < 0 || value.out_ioas_id > 0xffffffff) outOfRange('iommu_ioas_alloc.out_ioas_id', value.out_ioas_id, 'u32');
-  view.setUint32(offset + 8, value.out_ioas_id, LE);
+  if (offset < 0 || view.byteLength - offset < 12) tooShort('iommu_ioas_alloc', view, offset, 12);
+  {
+    const x = value.size;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_alloc.size', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_alloc.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.out_ioas_id;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_alloc.out_ioas_id', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
 }
 
 /** Read `struct iommu_ioas_alloc` at `offset`. */
 export function decodeIommuIoasAlloc(view: DataView, offset = 0): IommuIoasAlloc {
+  if (offset < 0 || view.byteLength - offset < 12) tooShort('iommu_ioas_alloc', view, offset, 12);
   const v_size = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_out_ioas_id = view.getUint32(offset + 8, LE);
@@ -231,14 +296,22 @@ export const IommuIovaRangeLayout = {
 
 /** Write `value` as `struct iommu_iova_range` at `offset`; throws CodecError for a value out of range. */
 export function encodeIommuIovaRange(value: IommuIovaRange, view: DataView, offset = 0): void {
-  if (typeof value.start !== 'bigint' || value.start < 0n || value.start > 0xffffffffffffffffn) outOfRange('iommu_iova_range.start', value.start, 'u64');
-  view.setBigUint64(offset + 0, value.start, LE);
-  if (typeof value.last !== 'bigint' || value.last < 0n || value.last > 0xffffffffffffffffn) outOfRange('iommu_iova_range.last', value.last, 'u64');
-  view.setBigUint64(offset + 8, value.last, LE);
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('iommu_iova_range', view, offset, 16);
+  {
+    const x = value.start;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('iommu_iova_range.start', x, 'u64');
+    view.setBigUint64(offset + 0, x, LE);
+  }
+  {
+    const x = value.last;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('iommu_iova_range.last', x, 'u64');
+    view.setBigUint64(offset + 8, x, LE);
+  }
 }
 
 /** Read `struct iommu_iova_range` at `offset`. */
 export function decodeIommuIovaRange(view: DataView, offset = 0): IommuIovaRange {
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('iommu_iova_range', view, offset, 16);
   const v_start = view.getBigUint64(offset + 0, LE);
   const v_last = view.getBigUint64(offset + 8, LE);
   return { start: v_start, last: v_last,  };
@@ -266,22 +339,42 @@ export const IommuIoasIovaRangesLayout = {
 
 /** Write `value` as `struct iommu_ioas_iova_ranges` at `offset`; throws CodecError for a value out of range. */
 export function encodeIommuIoasIovaRanges(value: IommuIoasIovaRanges, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.size) || value.size < 0 || value.size > 0xffffffff) outOfRange('iommu_ioas_iova_ranges.size', value.size, 'u32');
-  view.setUint32(offset + 0, value.size, LE);
-  if (!Number.isInteger(value.ioas_id) || value.ioas_id < 0 || value.ioas_id > 0xffffffff) outOfRange('iommu_ioas_iova_ranges.ioas_id', value.ioas_id, 'u32');
-  view.setUint32(offset + 4, value.ioas_id, LE);
-  if (!Number.isInteger(value.num_iovas) || value.num_iovas < 0 || value.num_iovas > 0xffffffff) outOfRange('iommu_ioas_iova_ranges.num_iovas', value.num_iovas, 'u32');
-  view.setUint32(offset + 8, value.num_iovas, LE);
-  if (!Number.isInteger(value.__reserved) || value.__reserved < 0 || value.__reserved > 0xffffffff) outOfRange('iommu_ioas_iova_ranges.__reserved', value.__reserved, 'u32');
-  view.setUint32(offset + 12, value.__reserved, LE);
-  if (typeof value.allowed_iovas !== 'bigint' || value.allowed_iovas < 0n || value.allowed_iovas > 0xffffffffffffffffn) outOfRange('iommu_ioas_iova_ranges.allowed_iovas', value.allowed_iovas, 'u64');
-  view.setBigUint64(offset + 16, value.allowed_iovas, LE);
-  if (typeof value.out_iova_alignment !== 'bigint' || value.out_iova_alignment < 0n || value.out_iova_alignment > 0xffffffffffffffffn) outOfRange('iommu_ioas_iova_ranges.out_iova_alignment', value.out_iova_alignment, 'u64');
-  view.setBigUint64(offset + 24, value.out_iova_alignment, LE);
+  if (offset < 0 || view.byteLength - offset < 32) tooShort('iommu_ioas_iova_ranges', view, offset, 32);
+  {
+    const x = value.size;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_iova_ranges.size', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.ioas_id;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_iova_ranges.ioas_id', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.num_iovas;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_iova_ranges.num_iovas', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
+  {
+    const x = value.__reserved;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_iova_ranges.__reserved', x, 'u32');
+    view.setUint32(offset + 12, x, LE);
+  }
+  {
+    const x = value.allowed_iovas;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('iommu_ioas_iova_ranges.allowed_iovas', x, 'u64');
+    view.setBigUint64(offset + 16, x, LE);
+  }
+  {
+    const x = value.out_iova_alignment;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('iommu_ioas_iova_ranges.out_iova_alignment', x, 'u64');
+    view.setBigUint64(offset + 24, x, LE);
+  }
 }
 
 /** Read `struct iommu_ioas_iova_ranges` at `offset`. */
 export function decodeIommuIoasIovaRanges(view: DataView, offset = 0): IommuIoasIovaRanges {
+  if (offset < 0 || view.byteLength - offset < 32) tooShort('iommu_ioas_iova_ranges', view, offset, 32);
   const v_size = view.getUint32(offset + 0, LE);
   const v_ioas_id = view.getUint32(offset + 4, LE);
   const v_num_iovas = view.getUint32(offset + 8, LE);
@@ -313,24 +406,47 @@ export const IommuIoasMapLayout = {
 
 /** Write `value` as `struct iommu_ioas_map` at `offset`; throws CodecError for a value out of range. */
 export function encodeIommuIoasMap(value: IommuIoasMap, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.size) || value.size < 0 || value.size > 0xffffffff) outOfRange('iommu_ioas_map.size', value.size, 'u32');
-  view.setUint32(offset + 0, value.size, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('iommu_ioas_map.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (!Number.isInteger(value.ioas_id) || value.ioas_id < 0 || value.ioas_id > 0xffffffff) outOfRange('iommu_ioas_map.ioas_id', value.ioas_id, 'u32');
-  view.setUint32(offset + 8, value.ioas_id, LE);
-  if (!Number.isInteger(value.__reserved) || value.__reserved < 0 || value.__reserved > 0xffffffff) outOfRange('iommu_ioas_map.__reserved', value.__reserved, 'u32');
-  view.setUint32(offset + 12, value.__reserved, LE);
-  if (typeof value.user_va !== 'bigint' || value.user_va < 0n || value.user_va > 0xffffffffffffffffn) outOfRange('iommu_ioas_map.user_va', value.user_va, 'u64');
-  view.setBigUint64(offset + 16, value.user_va, LE);
-  if (typeof value.length !== 'bigint' || value.length < 0n || value.length > 0xffffffffffffffffn) outOfRange('iommu_ioas_map.length', value.length, 'u64');
-  view.setBigUint64(offset + 24, value.length, LE);
-  if (typeof value.iova !== 'bigint' || value.iova < 0n || value.iova > 0xffffffffffffffffn) outOfRange('iommu_ioas_map.iova', value.iova, 'u64');
-  view.setBigUint64(offset + 32, value.iova, LE);
+  if (offset < 0 || view.byteLength - offset < 40) tooShort('iommu_ioas_map', view, offset, 40);
+  {
+    const x = value.size;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_map.size', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_map.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.ioas_id;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_map.ioas_id', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
+  {
+    const x = value.__reserved;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_map.__reserved', x, 'u32');
+    view.setUint32(offset + 12, x, LE);
+  }
+  {
+    const x = value.user_va;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('iommu_ioas_map.user_va', x, 'u64');
+    view.setBigUint64(offset + 16, x, LE);
+  }
+  {
+    const x = value.length;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('iommu_ioas_map.length', x, 'u64');
+    view.setBigUint64(offset + 24, x, LE);
+  }
+  {
+    const x = value.iova;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('iommu_ioas_map.iova', x, 'u64');
+    view.setBigUint64(offset + 32, x, LE);
+  }
 }
 
 /** Read `struct iommu_ioas_map` at `offset`. */
 export function decodeIommuIoasMap(view: DataView, offset = 0): IommuIoasMap {
+  if (offset < 0 || view.byteLength - offset < 40) tooShort('iommu_ioas_map', view, offset, 40);
   const v_size = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_ioas_id = view.getUint32(offset + 8, LE);
@@ -360,18 +476,32 @@ export const IommuIoasUnmapLayout = {
 
 /** Write `value` as `struct iommu_ioas_unmap` at `offset`; throws CodecError for a value out of range. */
 export function encodeIommuIoasUnmap(value: IommuIoasUnmap, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.size) || value.size < 0 || value.size > 0xffffffff) outOfRange('iommu_ioas_unmap.size', value.size, 'u32');
-  view.setUint32(offset + 0, value.size, LE);
-  if (!Number.isInteger(value.ioas_id) || value.ioas_id < 0 || value.ioas_id > 0xffffffff) outOfRange('iommu_ioas_unmap.ioas_id', value.ioas_id, 'u32');
-  view.setUint32(offset + 4, value.ioas_id, LE);
-  if (typeof value.iova !== 'bigint' || value.iova < 0n || value.iova > 0xffffffffffffffffn) outOfRange('iommu_ioas_unmap.iova', value.iova, 'u64');
-  view.setBigUint64(offset + 8, value.iova, LE);
-  if (typeof value.length !== 'bigint' || value.length < 0n || value.length > 0xffffffffffffffffn) outOfRange('iommu_ioas_unmap.length', value.length, 'u64');
-  view.setBigUint64(offset + 16, value.length, LE);
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('iommu_ioas_unmap', view, offset, 24);
+  {
+    const x = value.size;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_unmap.size', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.ioas_id;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('iommu_ioas_unmap.ioas_id', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.iova;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('iommu_ioas_unmap.iova', x, 'u64');
+    view.setBigUint64(offset + 8, x, LE);
+  }
+  {
+    const x = value.length;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('iommu_ioas_unmap.length', x, 'u64');
+    view.setBigUint64(offset + 16, x, LE);
+  }
 }
 
 /** Read `struct iommu_ioas_unmap` at `offset`. */
 export function decodeIommuIoasUnmap(view: DataView, offset = 0): IommuIoasUnmap {
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('iommu_ioas_unmap', view, offset, 24);
   const v_size = view.getUint32(offset + 0, LE);
   const v_ioas_id = view.getUint32(offset + 4, LE);
   const v_iova = view.getBigUint64(offset + 8, LE);
@@ -396,14 +526,22 @@ export const VfioGroupStatusLayout = {
 
 /** Write `value` as `struct vfio_group_status` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioGroupStatus(value: VfioGroupStatus, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_group_status.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_group_status.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_group_status', view, offset, 8);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_group_status.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_group_status.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
 }
 
 /** Read `struct vfio_group_status` at `offset`. */
 export function decodeVfioGroupStatus(view: DataView, offset = 0): VfioGroupStatus {
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_group_status', view, offset, 8);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   return { argsz: v_argsz, flags: v_flags,  };
@@ -432,20 +570,37 @@ export const VfioIommuType1InfoLayout = {
 
 /** Write `value` as `struct vfio_iommu_type1_info` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioIommuType1Info(value: VfioIommuType1Info, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_iommu_type1_info.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_iommu_type1_info.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (typeof value.iova_pgsizes !== 'bigint' || value.iova_pgsizes < 0n || value.iova_pgsizes > 0xffffffffffffffffn) outOfRange('vfio_iommu_type1_info.iova_pgsizes', value.iova_pgsizes, 'u64');
-  view.setBigUint64(offset + 8, value.iova_pgsizes, LE);
-  if (!Number.isInteger(value.cap_offset) || value.cap_offset < 0 || value.cap_offset > 0xffffffff) outOfRange('vfio_iommu_type1_info.cap_offset', value.cap_offset, 'u32');
-  view.setUint32(offset + 16, value.cap_offset, LE);
-  if (!Number.isInteger(value.pad) || value.pad < 0 || value.pad > 0xffffffff) outOfRange('vfio_iommu_type1_info.pad', value.pad, 'u32');
-  view.setUint32(offset + 20, value.pad, LE);
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_iommu_type1_info', view, offset, 24);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_iommu_type1_info.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_iommu_type1_info.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.iova_pgsizes;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_iommu_type1_info.iova_pgsizes', x, 'u64');
+    view.setBigUint64(offset + 8, x, LE);
+  }
+  {
+    const x = value.cap_offset;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_iommu_type1_info.cap_offset', x, 'u32');
+    view.setUint32(offset + 16, x, LE);
+  }
+  {
+    const x = value.pad;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_iommu_type1_info.pad', x, 'u32');
+    view.setUint32(offset + 20, x, LE);
+  }
 }
 
 /** Read `struct vfio_iommu_type1_info` at `offset`. */
 export function decodeVfioIommuType1Info(view: DataView, offset = 0): VfioIommuType1Info {
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_iommu_type1_info', view, offset, 24);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_iova_pgsizes = view.getBigUint64(offset + 8, LE);
@@ -476,20 +631,37 @@ export const VfioIommuType1DmaMapLayout = {
 
 /** Write `value` as `struct vfio_iommu_type1_dma_map` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioIommuType1DmaMap(value: VfioIommuType1DmaMap, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_iommu_type1_dma_map.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_iommu_type1_dma_map.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (typeof value.vaddr !== 'bigint' || value.vaddr < 0n || value.vaddr > 0xffffffffffffffffn) outOfRange('vfio_iommu_type1_dma_map.vaddr', value.vaddr, 'u64');
-  view.setBigUint64(offset + 8, value.vaddr, LE);
-  if (typeof value.iova !== 'bigint' || value.iova < 0n || value.iova > 0xffffffffffffffffn) outOfRange('vfio_iommu_type1_dma_map.iova', value.iova, 'u64');
-  view.setBigUint64(offset + 16, value.iova, LE);
-  if (typeof value.size !== 'bigint' || value.size < 0n || value.size > 0xffffffffffffffffn) outOfRange('vfio_iommu_type1_dma_map.size', value.size, 'u64');
-  view.setBigUint64(offset + 24, value.size, LE);
+  if (offset < 0 || view.byteLength - offset < 32) tooShort('vfio_iommu_type1_dma_map', view, offset, 32);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_iommu_type1_dma_map.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_iommu_type1_dma_map.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.vaddr;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_iommu_type1_dma_map.vaddr', x, 'u64');
+    view.setBigUint64(offset + 8, x, LE);
+  }
+  {
+    const x = value.iova;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_iommu_type1_dma_map.iova', x, 'u64');
+    view.setBigUint64(offset + 16, x, LE);
+  }
+  {
+    const x = value.size;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_iommu_type1_dma_map.size', x, 'u64');
+    view.setBigUint64(offset + 24, x, LE);
+  }
 }
 
 /** Read `struct vfio_iommu_type1_dma_map` at `offset`. */
 export function decodeVfioIommuType1DmaMap(view: DataView, offset = 0): VfioIommuType1DmaMap {
+  if (offset < 0 || view.byteLength - offset < 32) tooShort('vfio_iommu_type1_dma_map', view, offset, 32);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_vaddr = view.getBigUint64(offset + 8, LE);
@@ -518,23 +690,40 @@ export const VfioIommuType1DmaUnmapLayout = {
 
 /** Write `value` as `struct vfio_iommu_type1_dma_unmap` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioIommuType1DmaUnmap(value: VfioIommuType1DmaUnmap, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_iommu_type1_dma_unmap.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_iommu_type1_dma_unmap.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (typeof value.iova !== 'bigint' || value.iova < 0n || value.iova > 0xffffffffffffffffn) outOfRange('vfio_iommu_type1_dma_unmap.iova', value.iova, 'u64');
-  view.setBigUint64(offset + 8, value.iova, LE);
-  if (typeof value.size !== 'bigint' || value.size < 0n || value.size > 0xffffffffffffffffn) outOfRange('vfio_iommu_type1_dma_unmap.size', value.size, 'u64');
-  view.setBigUint64(offset + 16, value.size, LE);
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_iommu_type1_dma_unmap', view, offset, 24);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_iommu_type1_dma_unmap.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_iommu_type1_dma_unmap.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.iova;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_iommu_type1_dma_unmap.iova', x, 'u64');
+    view.setBigUint64(offset + 8, x, LE);
+  }
+  {
+    const x = value.size;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_iommu_type1_dma_unmap.size', x, 'u64');
+    view.setBigUint64(offset + 16, x, LE);
+  }
   if (!Array.isArray(value.data)) wrongLength('vfio_iommu_type1_dma_unmap.data', value.data, -1);
   for (let i = 0; i < value.data.length; i++) {
-    if (!Number.isInteger(value.data[i]!) || value.data[i]! < 0 || value.data[i]! > 0xff) outOfRange('vfio_iommu_type1_dma_unmap.data', value.data[i]!, 'u8');
-    view.setUint8(offset + 24 + i * 1, value.data[i]!);
+    {
+      const x = value.data[i]!;
+      if (typeof x !== 'number' || (x & 0xff) !== x) outOfRange('vfio_iommu_type1_dma_unmap.data', x, 'u8');
+      view.setUint8(offset + 24 + i * 1, x);
+    }
   }
 }
 
 /** Read `struct vfio_iommu_type1_dma_unmap` at `offset`. */
 export function decodeVfioIommuType1DmaUnmap(view: DataView, offset = 0): VfioIommuType1DmaUnmap {
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_iommu_type1_dma_unmap', view, offset, 24);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_iova = view.getBigUint64(offset + 8, LE);
@@ -562,16 +751,27 @@ export const VfioInfoCapHeaderLayout = {
 
 /** Write `value` as `struct vfio_info_cap_header` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioInfoCapHeader(value: VfioInfoCapHeader, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.id) || value.id < 0 || value.id > 0xffff) outOfRange('vfio_info_cap_header.id', value.id, 'u16');
-  view.setUint16(offset + 0, value.id, LE);
-  if (!Number.isInteger(value.version) || value.version < 0 || value.version > 0xffff) outOfRange('vfio_info_cap_header.version', value.version, 'u16');
-  view.setUint16(offset + 2, value.version, LE);
-  if (!Number.isInteger(value.next) || value.next < 0 || value.next > 0xffffffff) outOfRange('vfio_info_cap_header.next', value.next, 'u32');
-  view.setUint32(offset + 4, value.next, LE);
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_info_cap_header', view, offset, 8);
+  {
+    const x = value.id;
+    if (typeof x !== 'number' || (x & 0xffff) !== x) outOfRange('vfio_info_cap_header.id', x, 'u16');
+    view.setUint16(offset + 0, x, LE);
+  }
+  {
+    const x = value.version;
+    if (typeof x !== 'number' || (x & 0xffff) !== x) outOfRange('vfio_info_cap_header.version', x, 'u16');
+    view.setUint16(offset + 2, x, LE);
+  }
+  {
+    const x = value.next;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_info_cap_header.next', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
 }
 
 /** Read `struct vfio_info_cap_header` at `offset`. */
 export function decodeVfioInfoCapHeader(view: DataView, offset = 0): VfioInfoCapHeader {
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_info_cap_header', view, offset, 8);
   const v_id = view.getUint16(offset + 0, LE);
   const v_version = view.getUint16(offset + 2, LE);
   const v_next = view.getUint32(offset + 4, LE);
@@ -600,22 +800,42 @@ export const VfioDeviceInfoLayout = {
 
 /** Write `value` as `struct vfio_device_info` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceInfo(value: VfioDeviceInfo, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_device_info.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_device_info.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (!Number.isInteger(value.num_regions) || value.num_regions < 0 || value.num_regions > 0xffffffff) outOfRange('vfio_device_info.num_regions', value.num_regions, 'u32');
-  view.setUint32(offset + 8, value.num_regions, LE);
-  if (!Number.isInteger(value.num_irqs) || value.num_irqs < 0 || value.num_irqs > 0xffffffff) outOfRange('vfio_device_info.num_irqs', value.num_irqs, 'u32');
-  view.setUint32(offset + 12, value.num_irqs, LE);
-  if (!Number.isInteger(value.cap_offset) || value.cap_offset < 0 || value.cap_offset > 0xffffffff) outOfRange('vfio_device_info.cap_offset', value.cap_offset, 'u32');
-  view.setUint32(offset + 16, value.cap_offset, LE);
-  if (!Number.isInteger(value.pad) || value.pad < 0 || value.pad > 0xffffffff) outOfRange('vfio_device_info.pad', value.pad, 'u32');
-  view.setUint32(offset + 20, value.pad, LE);
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_device_info', view, offset, 24);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_info.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_info.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.num_regions;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_info.num_regions', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
+  {
+    const x = value.num_irqs;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_info.num_irqs', x, 'u32');
+    view.setUint32(offset + 12, x, LE);
+  }
+  {
+    const x = value.cap_offset;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_info.cap_offset', x, 'u32');
+    view.setUint32(offset + 16, x, LE);
+  }
+  {
+    const x = value.pad;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_info.pad', x, 'u32');
+    view.setUint32(offset + 20, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_info` at `offset`. */
 export function decodeVfioDeviceInfo(view: DataView, offset = 0): VfioDeviceInfo {
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_device_info', view, offset, 24);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_num_regions = view.getUint32(offset + 8, LE);
@@ -648,22 +868,42 @@ export const VfioRegionInfoLayout = {
 
 /** Write `value` as `struct vfio_region_info` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioRegionInfo(value: VfioRegionInfo, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_region_info.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_region_info.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (!Number.isInteger(value.index) || value.index < 0 || value.index > 0xffffffff) outOfRange('vfio_region_info.index', value.index, 'u32');
-  view.setUint32(offset + 8, value.index, LE);
-  if (!Number.isInteger(value.cap_offset) || value.cap_offset < 0 || value.cap_offset > 0xffffffff) outOfRange('vfio_region_info.cap_offset', value.cap_offset, 'u32');
-  view.setUint32(offset + 12, value.cap_offset, LE);
-  if (typeof value.size !== 'bigint' || value.size < 0n || value.size > 0xffffffffffffffffn) outOfRange('vfio_region_info.size', value.size, 'u64');
-  view.setBigUint64(offset + 16, value.size, LE);
-  if (typeof value.offset !== 'bigint' || value.offset < 0n || value.offset > 0xffffffffffffffffn) outOfRange('vfio_region_info.offset', value.offset, 'u64');
-  view.setBigUint64(offset + 24, value.offset, LE);
+  if (offset < 0 || view.byteLength - offset < 32) tooShort('vfio_region_info', view, offset, 32);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_region_info.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_region_info.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.index;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_region_info.index', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
+  {
+    const x = value.cap_offset;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_region_info.cap_offset', x, 'u32');
+    view.setUint32(offset + 12, x, LE);
+  }
+  {
+    const x = value.size;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_region_info.size', x, 'u64');
+    view.setBigUint64(offset + 16, x, LE);
+  }
+  {
+    const x = value.offset;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_region_info.offset', x, 'u64');
+    view.setBigUint64(offset + 24, x, LE);
+  }
 }
 
 /** Read `struct vfio_region_info` at `offset`. */
 export function decodeVfioRegionInfo(view: DataView, offset = 0): VfioRegionInfo {
+  if (offset < 0 || view.byteLength - offset < 32) tooShort('vfio_region_info', view, offset, 32);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_index = view.getUint32(offset + 8, LE);
@@ -692,18 +932,32 @@ export const VfioIrqInfoLayout = {
 
 /** Write `value` as `struct vfio_irq_info` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioIrqInfo(value: VfioIrqInfo, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_irq_info.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_irq_info.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (!Number.isInteger(value.index) || value.index < 0 || value.index > 0xffffffff) outOfRange('vfio_irq_info.index', value.index, 'u32');
-  view.setUint32(offset + 8, value.index, LE);
-  if (!Number.isInteger(value.count) || value.count < 0 || value.count > 0xffffffff) outOfRange('vfio_irq_info.count', value.count, 'u32');
-  view.setUint32(offset + 12, value.count, LE);
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('vfio_irq_info', view, offset, 16);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_irq_info.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_irq_info.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.index;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_irq_info.index', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
+  {
+    const x = value.count;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_irq_info.count', x, 'u32');
+    view.setUint32(offset + 12, x, LE);
+  }
 }
 
 /** Read `struct vfio_irq_info` at `offset`. */
 export function decodeVfioIrqInfo(view: DataView, offset = 0): VfioIrqInfo {
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('vfio_irq_info', view, offset, 16);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_index = view.getUint32(offset + 8, LE);
@@ -732,25 +986,45 @@ export const VfioIrqSetLayout = {
 
 /** Write `value` as `struct vfio_irq_set` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioIrqSet(value: VfioIrqSet, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_irq_set.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_irq_set.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (!Number.isInteger(value.index) || value.index < 0 || value.index > 0xffffffff) outOfRange('vfio_irq_set.index', value.index, 'u32');
-  view.setUint32(offset + 8, value.index, LE);
-  if (!Number.isInteger(value.start) || value.start < 0 || value.start > 0xffffffff) outOfRange('vfio_irq_set.start', value.start, 'u32');
-  view.setUint32(offset + 12, value.start, LE);
-  if (!Number.isInteger(value.count) || value.count < 0 || value.count > 0xffffffff) outOfRange('vfio_irq_set.count', value.count, 'u32');
-  view.setUint32(offset + 16, value.count, LE);
+  if (offset < 0 || view.byteLength - offset < 20) tooShort('vfio_irq_set', view, offset, 20);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_irq_set.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_irq_set.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.index;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_irq_set.index', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
+  {
+    const x = value.start;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_irq_set.start', x, 'u32');
+    view.setUint32(offset + 12, x, LE);
+  }
+  {
+    const x = value.count;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_irq_set.count', x, 'u32');
+    view.setUint32(offset + 16, x, LE);
+  }
   if (!Array.isArray(value.data)) wrongLength('vfio_irq_set.data', value.data, -1);
   for (let i = 0; i < value.data.length; i++) {
-    if (!Number.isInteger(value.data[i]!) || value.data[i]! < 0 || value.data[i]! > 0xff) outOfRange('vfio_irq_set.data', value.data[i]!, 'u8');
-    view.setUint8(offset + 20 + i * 1, value.data[i]!);
+    {
+      const x = value.data[i]!;
+      if (typeof x !== 'number' || (x & 0xff) !== x) outOfRange('vfio_irq_set.data', x, 'u8');
+      view.setUint8(offset + 20 + i * 1, x);
+    }
   }
 }
 
 /** Read `struct vfio_irq_set` at `offset`. */
 export function decodeVfioIrqSet(view: DataView, offset = 0): VfioIrqSet {
+  if (offset < 0 || view.byteLength - offset < 20) tooShort('vfio_irq_set', view, offset, 20);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_index = view.getUint32(offset + 8, LE);
@@ -780,25 +1054,42 @@ export const VfioPciDependentDeviceLayout = {
 
 /** Write `value` as `struct vfio_pci_dependent_device` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioPciDependentDevice(value: VfioPciDependentDevice, view: DataView, offset = 0): void {
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_pci_dependent_device', view, offset, 8);
   if (value.group_id === null || typeof value.group_id !== 'object') wrongLength('vfio_pci_dependent_device.group_id', value.group_id, 1);
   if (value.group_id.group_id !== undefined) {
-    if (!Number.isInteger(value.group_id.group_id) || value.group_id.group_id < 0 || value.group_id.group_id > 0xffffffff) outOfRange('vfio_pci_dependent_device.group_id', value.group_id.group_id, 'u32');
-    view.setUint32(offset + 0, value.group_id.group_id, LE);
+    {
+      const x = value.group_id.group_id;
+      if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_pci_dependent_device.group_id', x, 'u32');
+      view.setUint32(offset + 0, x, LE);
+    }
   }
   else if (value.group_id.devid !== undefined) {
-    if (!Number.isInteger(value.group_id.devid) || value.group_id.devid < 0 || value.group_id.devid > 0xffffffff) outOfRange('vfio_pci_dependent_device.group_id', value.group_id.devid, 'u32');
-    view.setUint32(offset + 0, value.group_id.devid, LE);
+    {
+      const x = value.group_id.devid;
+      if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_pci_dependent_device.group_id', x, 'u32');
+      view.setUint32(offset + 0, x, LE);
+    }
   }
-  if (!Number.isInteger(value.segment) || value.segment < 0 || value.segment > 0xffff) outOfRange('vfio_pci_dependent_device.segment', value.segment, 'u16');
-  view.setUint16(offset + 4, value.segment, LE);
-  if (!Number.isInteger(value.bus) || value.bus < 0 || value.bus > 0xff) outOfRange('vfio_pci_dependent_device.bus', value.bus, 'u8');
-  view.setUint8(offset + 6, value.bus);
-  if (!Number.isInteger(value.devfn) || value.devfn < 0 || value.devfn > 0xff) outOfRange('vfio_pci_dependent_device.devfn', value.devfn, 'u8');
-  view.setUint8(offset + 7, value.devfn);
+  {
+    const x = value.segment;
+    if (typeof x !== 'number' || (x & 0xffff) !== x) outOfRange('vfio_pci_dependent_device.segment', x, 'u16');
+    view.setUint16(offset + 4, x, LE);
+  }
+  {
+    const x = value.bus;
+    if (typeof x !== 'number' || (x & 0xff) !== x) outOfRange('vfio_pci_dependent_device.bus', x, 'u8');
+    view.setUint8(offset + 6, x);
+  }
+  {
+    const x = value.devfn;
+    if (typeof x !== 'number' || (x & 0xff) !== x) outOfRange('vfio_pci_dependent_device.devfn', x, 'u8');
+    view.setUint8(offset + 7, x);
+  }
 }
 
 /** Read `struct vfio_pci_dependent_device` at `offset`. */
 export function decodeVfioPciDependentDevice(view: DataView, offset = 0): VfioPciDependentDevice {
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_pci_dependent_device', view, offset, 8);
   const v_group_id = { group_id: view.getUint32(offset + 0, LE), devid: view.getUint32(offset + 0, LE) };
   const v_segment = view.getUint16(offset + 4, LE);
   const v_bus = view.getUint8(offset + 6);
@@ -825,12 +1116,22 @@ export const VfioPciHotResetInfoLayout = {
 
 /** Write `value` as `struct vfio_pci_hot_reset_info` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioPciHotResetInfo(value: VfioPciHotResetInfo, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_pci_hot_reset_info.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_pci_hot_reset_info.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (!Number.isInteger(value.count) || value.count < 0 || value.count > 0xffffffff) outOfRange('vfio_pci_hot_reset_info.count', value.count, 'u32');
-  view.setUint32(offset + 8, value.count, LE);
+  if (offset < 0 || view.byteLength - offset < 12) tooShort('vfio_pci_hot_reset_info', view, offset, 12);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_pci_hot_reset_info.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_pci_hot_reset_info.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.count;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_pci_hot_reset_info.count', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
   if (!Array.isArray(value.devices)) wrongLength('vfio_pci_hot_reset_info.devices', value.devices, -1);
   for (let i = 0; i < value.devices.length; i++) {
     encodeVfioPciDependentDevice(value.devices[i]!, view, offset + 12 + i * 8);
@@ -839,6 +1140,7 @@ export function encodeVfioPciHotResetInfo(value: VfioPciHotResetInfo, view: Data
 
 /** Read `struct vfio_pci_hot_reset_info` at `offset`. */
 export function decodeVfioPciHotResetInfo(view: DataView, offset = 0): VfioPciHotResetInfo {
+  if (offset < 0 || view.byteLength - offset < 12) tooShort('vfio_pci_hot_reset_info', view, offset, 12);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_count = view.getUint32(offset + 8, LE);
@@ -865,21 +1167,35 @@ export const VfioPciHotResetLayout = {
 
 /** Write `value` as `struct vfio_pci_hot_reset` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioPciHotReset(value: VfioPciHotReset, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_pci_hot_reset.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_pci_hot_reset.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (!Number.isInteger(value.count) || value.count < 0 || value.count > 0xffffffff) outOfRange('vfio_pci_hot_reset.count', value.count, 'u32');
-  view.setUint32(offset + 8, value.count, LE);
+  if (offset < 0 || view.byteLength - offset < 12) tooShort('vfio_pci_hot_reset', view, offset, 12);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_pci_hot_reset.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_pci_hot_reset.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.count;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_pci_hot_reset.count', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
   if (!Array.isArray(value.group_fds)) wrongLength('vfio_pci_hot_reset.group_fds', value.group_fds, -1);
   for (let i = 0; i < value.group_fds.length; i++) {
-    if (!Number.isInteger(value.group_fds[i]!) || value.group_fds[i]! < -0x80000000 || value.group_fds[i]! > 0x7fffffff) outOfRange('vfio_pci_hot_reset.group_fds', value.group_fds[i]!, 's32');
-    view.setInt32(offset + 12 + i * 4, value.group_fds[i]!, LE);
+    {
+      const x = value.group_fds[i]!;
+      if (typeof x !== 'number' || (x | 0) !== x) outOfRange('vfio_pci_hot_reset.group_fds', x, 's32');
+      view.setInt32(offset + 12 + i * 4, x, LE);
+    }
   }
 }
 
 /** Read `struct vfio_pci_hot_reset` at `offset`. */
 export function decodeVfioPciHotReset(view: DataView, offset = 0): VfioPciHotReset {
+  if (offset < 0 || view.byteLength - offset < 12) tooShort('vfio_pci_hot_reset', view, offset, 12);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_count = view.getUint32(offset + 8, LE);
@@ -910,22 +1226,42 @@ export const VfioDeviceIoeventfdLayout = {
 
 /** Write `value` as `struct vfio_device_ioeventfd` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceIoeventfd(value: VfioDeviceIoeventfd, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_device_ioeventfd.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_device_ioeventfd.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (typeof value.offset !== 'bigint' || value.offset < 0n || value.offset > 0xffffffffffffffffn) outOfRange('vfio_device_ioeventfd.offset', value.offset, 'u64');
-  view.setBigUint64(offset + 8, value.offset, LE);
-  if (typeof value.data !== 'bigint' || value.data < 0n || value.data > 0xffffffffffffffffn) outOfRange('vfio_device_ioeventfd.data', value.data, 'u64');
-  view.setBigUint64(offset + 16, value.data, LE);
-  if (!Number.isInteger(value.fd) || value.fd < -0x80000000 || value.fd > 0x7fffffff) outOfRange('vfio_device_ioeventfd.fd', value.fd, 's32');
-  view.setInt32(offset + 24, value.fd, LE);
-  if (!Number.isInteger(value.reserved) || value.reserved < 0 || value.reserved > 0xffffffff) outOfRange('vfio_device_ioeventfd.reserved', value.reserved, 'u32');
-  view.setUint32(offset + 28, value.reserved, LE);
+  if (offset < 0 || view.byteLength - offset < 32) tooShort('vfio_device_ioeventfd', view, offset, 32);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_ioeventfd.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_ioeventfd.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.offset;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_ioeventfd.offset', x, 'u64');
+    view.setBigUint64(offset + 8, x, LE);
+  }
+  {
+    const x = value.data;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_ioeventfd.data', x, 'u64');
+    view.setBigUint64(offset + 16, x, LE);
+  }
+  {
+    const x = value.fd;
+    if (typeof x !== 'number' || (x | 0) !== x) outOfRange('vfio_device_ioeventfd.fd', x, 's32');
+    view.setInt32(offset + 24, x, LE);
+  }
+  {
+    const x = value.reserved;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_ioeventfd.reserved', x, 'u32');
+    view.setUint32(offset + 28, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_ioeventfd` at `offset`. */
 export function decodeVfioDeviceIoeventfd(view: DataView, offset = 0): VfioDeviceIoeventfd {
+  if (offset < 0 || view.byteLength - offset < 32) tooShort('vfio_device_ioeventfd', view, offset, 32);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_offset = view.getBigUint64(offset + 8, LE);
@@ -952,14 +1288,22 @@ export const VfioRegionDmaRangeLayout = {
 
 /** Write `value` as `struct vfio_region_dma_range` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioRegionDmaRange(value: VfioRegionDmaRange, view: DataView, offset = 0): void {
-  if (typeof value.offset !== 'bigint' || value.offset < 0n || value.offset > 0xffffffffffffffffn) outOfRange('vfio_region_dma_range.offset', value.offset, 'u64');
-  view.setBigUint64(offset + 0, value.offset, LE);
-  if (typeof value.length !== 'bigint' || value.length < 0n || value.length > 0xffffffffffffffffn) outOfRange('vfio_region_dma_range.length', value.length, 'u64');
-  view.setBigUint64(offset + 8, value.length, LE);
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('vfio_region_dma_range', view, offset, 16);
+  {
+    const x = value.offset;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_region_dma_range.offset', x, 'u64');
+    view.setBigUint64(offset + 0, x, LE);
+  }
+  {
+    const x = value.length;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_region_dma_range.length', x, 'u64');
+    view.setBigUint64(offset + 8, x, LE);
+  }
 }
 
 /** Read `struct vfio_region_dma_range` at `offset`. */
 export function decodeVfioRegionDmaRange(view: DataView, offset = 0): VfioRegionDmaRange {
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('vfio_region_dma_range', view, offset, 16);
   const v_offset = view.getBigUint64(offset + 0, LE);
   const v_length = view.getBigUint64(offset + 8, LE);
   return { offset: v_offset, length: v_length,  };
@@ -986,14 +1330,27 @@ export const VfioDeviceFeatureDmaBufLayout = {
 
 /** Write `value` as `struct vfio_device_feature_dma_buf` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceFeatureDmaBuf(value: VfioDeviceFeatureDmaBuf, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.region_index) || value.region_index < 0 || value.region_index > 0xffffffff) outOfRange('vfio_device_feature_dma_buf.region_index', value.region_index, 'u32');
-  view.setUint32(offset + 0, value.region_index, LE);
-  if (!Number.isInteger(value.open_flags) || value.open_flags < 0 || value.open_flags > 0xffffffff) outOfRange('vfio_device_feature_dma_buf.open_flags', value.open_flags, 'u32');
-  view.setUint32(offset + 4, value.open_flags, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_device_feature_dma_buf.flags', value.flags, 'u32');
-  view.setUint32(offset + 8, value.flags, LE);
-  if (!Number.isInteger(value.nr_ranges) || value.nr_ranges < 0 || value.nr_ranges > 0xffffffff) outOfRange('vfio_device_feature_dma_buf.nr_ranges', value.nr_ranges, 'u32');
-  view.setUint32(offset + 12, value.nr_ranges, LE);
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('vfio_device_feature_dma_buf', view, offset, 16);
+  {
+    const x = value.region_index;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_feature_dma_buf.region_index', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.open_flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_feature_dma_buf.open_flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_feature_dma_buf.flags', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
+  {
+    const x = value.nr_ranges;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_feature_dma_buf.nr_ranges', x, 'u32');
+    view.setUint32(offset + 12, x, LE);
+  }
   if (!Array.isArray(value.dma_ranges)) wrongLength('vfio_device_feature_dma_buf.dma_ranges', value.dma_ranges, -1);
   for (let i = 0; i < value.dma_ranges.length; i++) {
     encodeVfioRegionDmaRange(value.dma_ranges[i]!, view, offset + 16 + i * 16);
@@ -1002,6 +1359,7 @@ export function encodeVfioDeviceFeatureDmaBuf(value: VfioDeviceFeatureDmaBuf, vi
 
 /** Read `struct vfio_device_feature_dma_buf` at `offset`. */
 export function decodeVfioDeviceFeatureDmaBuf(view: DataView, offset = 0): VfioDeviceFeatureDmaBuf {
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('vfio_device_feature_dma_buf', view, offset, 16);
   const v_region_index = view.getUint32(offset + 0, LE);
   const v_open_flags = view.getUint32(offset + 4, LE);
   const v_flags = view.getUint32(offset + 8, LE);
@@ -1027,14 +1385,22 @@ export const VfioDeviceFeatureDmaLoggingRangeLayout = {
 
 /** Write `value` as `struct vfio_device_feature_dma_logging_range` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceFeatureDmaLoggingRange(value: VfioDeviceFeatureDmaLoggingRange, view: DataView, offset = 0): void {
-  if (typeof value.iova !== 'bigint' || value.iova < 0n || value.iova > 0xffffffffffffffffn) outOfRange('vfio_device_feature_dma_logging_range.iova', value.iova, 'u64');
-  view.setBigUint64(offset + 0, value.iova, LE);
-  if (typeof value.length !== 'bigint' || value.length < 0n || value.length > 0xffffffffffffffffn) outOfRange('vfio_device_feature_dma_logging_range.length', value.length, 'u64');
-  view.setBigUint64(offset + 8, value.length, LE);
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('vfio_device_feature_dma_logging_range', view, offset, 16);
+  {
+    const x = value.iova;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_feature_dma_logging_range.iova', x, 'u64');
+    view.setBigUint64(offset + 0, x, LE);
+  }
+  {
+    const x = value.length;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_feature_dma_logging_range.length', x, 'u64');
+    view.setBigUint64(offset + 8, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_feature_dma_logging_range` at `offset`. */
 export function decodeVfioDeviceFeatureDmaLoggingRange(view: DataView, offset = 0): VfioDeviceFeatureDmaLoggingRange {
+  if (offset < 0 || view.byteLength - offset < 16) tooShort('vfio_device_feature_dma_logging_range', view, offset, 16);
   const v_iova = view.getBigUint64(offset + 0, LE);
   const v_length = view.getBigUint64(offset + 8, LE);
   return { iova: v_iova, length: v_length,  };
@@ -1062,18 +1428,32 @@ export const VfioDeviceFeatureDmaLoggingControlLayout = {
 
 /** Write `value` as `struct vfio_device_feature_dma_logging_control` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceFeatureDmaLoggingControl(value: VfioDeviceFeatureDmaLoggingControl, view: DataView, offset = 0): void {
-  if (typeof value.page_size !== 'bigint' || value.page_size < 0n || value.page_size > 0xffffffffffffffffn) outOfRange('vfio_device_feature_dma_logging_control.page_size', value.page_size, 'u64');
-  view.setBigUint64(offset + 0, value.page_size, LE);
-  if (!Number.isInteger(value.num_ranges) || value.num_ranges < 0 || value.num_ranges > 0xffffffff) outOfRange('vfio_device_feature_dma_logging_control.num_ranges', value.num_ranges, 'u32');
-  view.setUint32(offset + 8, value.num_ranges, LE);
-  if (!Number.isInteger(value.__reserved) || value.__reserved < 0 || value.__reserved > 0xffffffff) outOfRange('vfio_device_feature_dma_logging_control.__reserved', value.__reserved, 'u32');
-  view.setUint32(offset + 12, value.__reserved, LE);
-  if (typeof value.ranges !== 'bigint' || value.ranges < 0n || value.ranges > 0xffffffffffffffffn) outOfRange('vfio_device_feature_dma_logging_control.ranges', value.ranges, 'u64');
-  view.setBigUint64(offset + 16, value.ranges, LE);
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_device_feature_dma_logging_control', view, offset, 24);
+  {
+    const x = value.page_size;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_feature_dma_logging_control.page_size', x, 'u64');
+    view.setBigUint64(offset + 0, x, LE);
+  }
+  {
+    const x = value.num_ranges;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_feature_dma_logging_control.num_ranges', x, 'u32');
+    view.setUint32(offset + 8, x, LE);
+  }
+  {
+    const x = value.__reserved;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_feature_dma_logging_control.__reserved', x, 'u32');
+    view.setUint32(offset + 12, x, LE);
+  }
+  {
+    const x = value.ranges;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_feature_dma_logging_control.ranges', x, 'u64');
+    view.setBigUint64(offset + 16, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_feature_dma_logging_control` at `offset`. */
 export function decodeVfioDeviceFeatureDmaLoggingControl(view: DataView, offset = 0): VfioDeviceFeatureDmaLoggingControl {
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_device_feature_dma_logging_control', view, offset, 24);
   const v_page_size = view.getBigUint64(offset + 0, LE);
   const v_num_ranges = view.getUint32(offset + 8, LE);
   const v___reserved = view.getUint32(offset + 12, LE);
@@ -1102,18 +1482,32 @@ export const VfioDeviceFeatureDmaLoggingReportLayout = {
 
 /** Write `value` as `struct vfio_device_feature_dma_logging_report` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceFeatureDmaLoggingReport(value: VfioDeviceFeatureDmaLoggingReport, view: DataView, offset = 0): void {
-  if (typeof value.iova !== 'bigint' || value.iova < 0n || value.iova > 0xffffffffffffffffn) outOfRange('vfio_device_feature_dma_logging_report.iova', value.iova, 'u64');
-  view.setBigUint64(offset + 0, value.iova, LE);
-  if (typeof value.length !== 'bigint' || value.length < 0n || value.length > 0xffffffffffffffffn) outOfRange('vfio_device_feature_dma_logging_report.length', value.length, 'u64');
-  view.setBigUint64(offset + 8, value.length, LE);
-  if (typeof value.page_size !== 'bigint' || value.page_size < 0n || value.page_size > 0xffffffffffffffffn) outOfRange('vfio_device_feature_dma_logging_report.page_size', value.page_size, 'u64');
-  view.setBigUint64(offset + 16, value.page_size, LE);
-  if (typeof value.bitmap !== 'bigint' || value.bitmap < 0n || value.bitmap > 0xffffffffffffffffn) outOfRange('vfio_device_feature_dma_logging_report.bitmap', value.bitmap, 'u64');
-  view.setBigUint64(offset + 24, value.bitmap, LE);
+  if (offset < 0 || view.byteLength - offset < 32) tooShort('vfio_device_feature_dma_logging_report', view, offset, 32);
+  {
+    const x = value.iova;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_feature_dma_logging_report.iova', x, 'u64');
+    view.setBigUint64(offset + 0, x, LE);
+  }
+  {
+    const x = value.length;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_feature_dma_logging_report.length', x, 'u64');
+    view.setBigUint64(offset + 8, x, LE);
+  }
+  {
+    const x = value.page_size;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_feature_dma_logging_report.page_size', x, 'u64');
+    view.setBigUint64(offset + 16, x, LE);
+  }
+  {
+    const x = value.bitmap;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_feature_dma_logging_report.bitmap', x, 'u64');
+    view.setBigUint64(offset + 24, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_feature_dma_logging_report` at `offset`. */
 export function decodeVfioDeviceFeatureDmaLoggingReport(view: DataView, offset = 0): VfioDeviceFeatureDmaLoggingReport {
+  if (offset < 0 || view.byteLength - offset < 32) tooShort('vfio_device_feature_dma_logging_report', view, offset, 32);
   const v_iova = view.getBigUint64(offset + 0, LE);
   const v_length = view.getBigUint64(offset + 8, LE);
   const v_page_size = view.getBigUint64(offset + 16, LE);
@@ -1139,19 +1533,30 @@ export const VfioDeviceFeatureLayout = {
 
 /** Write `value` as `struct vfio_device_feature` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceFeature(value: VfioDeviceFeature, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_device_feature.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_device_feature.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_device_feature', view, offset, 8);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_feature.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_feature.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
   if (!Array.isArray(value.data)) wrongLength('vfio_device_feature.data', value.data, -1);
   for (let i = 0; i < value.data.length; i++) {
-    if (!Number.isInteger(value.data[i]!) || value.data[i]! < 0 || value.data[i]! > 0xff) outOfRange('vfio_device_feature.data', value.data[i]!, 'u8');
-    view.setUint8(offset + 8 + i * 1, value.data[i]!);
+    {
+      const x = value.data[i]!;
+      if (typeof x !== 'number' || (x & 0xff) !== x) outOfRange('vfio_device_feature.data', x, 'u8');
+      view.setUint8(offset + 8 + i * 1, x);
+    }
   }
 }
 
 /** Read `struct vfio_device_feature` at `offset`. */
 export function decodeVfioDeviceFeature(view: DataView, offset = 0): VfioDeviceFeature {
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_device_feature', view, offset, 8);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_data = Array.from({ length: flexCount(view, offset + 8, Math.floor((view.byteLength - offset - 8) / 1), 1, 'vfio_device_feature.data') }, (_, i) => view.getUint8(offset + 8 + i * 1));
@@ -1175,14 +1580,22 @@ export const VfioDeviceLowPowerEntryWithWakeupLayout = {
 
 /** Write `value` as `struct vfio_device_low_power_entry_with_wakeup` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceLowPowerEntryWithWakeup(value: VfioDeviceLowPowerEntryWithWakeup, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.wakeup_eventfd) || value.wakeup_eventfd < -0x80000000 || value.wakeup_eventfd > 0x7fffffff) outOfRange('vfio_device_low_power_entry_with_wakeup.wakeup_eventfd', value.wakeup_eventfd, 's32');
-  view.setInt32(offset + 0, value.wakeup_eventfd, LE);
-  if (!Number.isInteger(value.reserved) || value.reserved < 0 || value.reserved > 0xffffffff) outOfRange('vfio_device_low_power_entry_with_wakeup.reserved', value.reserved, 'u32');
-  view.setUint32(offset + 4, value.reserved, LE);
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_device_low_power_entry_with_wakeup', view, offset, 8);
+  {
+    const x = value.wakeup_eventfd;
+    if (typeof x !== 'number' || (x | 0) !== x) outOfRange('vfio_device_low_power_entry_with_wakeup.wakeup_eventfd', x, 's32');
+    view.setInt32(offset + 0, x, LE);
+  }
+  {
+    const x = value.reserved;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_low_power_entry_with_wakeup.reserved', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_low_power_entry_with_wakeup` at `offset`. */
 export function decodeVfioDeviceLowPowerEntryWithWakeup(view: DataView, offset = 0): VfioDeviceLowPowerEntryWithWakeup {
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_device_low_power_entry_with_wakeup', view, offset, 8);
   const v_wakeup_eventfd = view.getInt32(offset + 0, LE);
   const v_reserved = view.getUint32(offset + 4, LE);
   return { wakeup_eventfd: v_wakeup_eventfd, reserved: v_reserved,  };
@@ -1204,12 +1617,17 @@ export const VfioDeviceFeatureBusMasterLayout = {
 
 /** Write `value` as `struct vfio_device_feature_bus_master` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceFeatureBusMaster(value: VfioDeviceFeatureBusMaster, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.op) || value.op < 0 || value.op > 0xffffffff) outOfRange('vfio_device_feature_bus_master.op', value.op, 'u32');
-  view.setUint32(offset + 0, value.op, LE);
+  if (offset < 0 || view.byteLength - offset < 4) tooShort('vfio_device_feature_bus_master', view, offset, 4);
+  {
+    const x = value.op;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_feature_bus_master.op', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_feature_bus_master` at `offset`. */
 export function decodeVfioDeviceFeatureBusMaster(view: DataView, offset = 0): VfioDeviceFeatureBusMaster {
+  if (offset < 0 || view.byteLength - offset < 4) tooShort('vfio_device_feature_bus_master', view, offset, 4);
   const v_op = view.getUint32(offset + 0, LE);
   return { op: v_op,  };
 }
@@ -1230,12 +1648,17 @@ export const VfioDeviceFeatureMigrationLayout = {
 
 /** Write `value` as `struct vfio_device_feature_migration` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceFeatureMigration(value: VfioDeviceFeatureMigration, view: DataView, offset = 0): void {
-  if (typeof value.flags !== 'bigint' || value.flags < 0n || value.flags > 0xffffffffffffffffn) outOfRange('vfio_device_feature_migration.flags', value.flags, 'u64');
-  view.setBigUint64(offset + 0, value.flags, LE);
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_device_feature_migration', view, offset, 8);
+  {
+    const x = value.flags;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_feature_migration.flags', x, 'u64');
+    view.setBigUint64(offset + 0, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_feature_migration` at `offset`. */
 export function decodeVfioDeviceFeatureMigration(view: DataView, offset = 0): VfioDeviceFeatureMigration {
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_device_feature_migration', view, offset, 8);
   const v_flags = view.getBigUint64(offset + 0, LE);
   return { flags: v_flags,  };
 }
@@ -1258,14 +1681,22 @@ export const VfioDeviceFeatureMigStateLayout = {
 
 /** Write `value` as `struct vfio_device_feature_mig_state` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceFeatureMigState(value: VfioDeviceFeatureMigState, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.device_state) || value.device_state < 0 || value.device_state > 0xffffffff) outOfRange('vfio_device_feature_mig_state.device_state', value.device_state, 'u32');
-  view.setUint32(offset + 0, value.device_state, LE);
-  if (!Number.isInteger(value.data_fd) || value.data_fd < -0x80000000 || value.data_fd > 0x7fffffff) outOfRange('vfio_device_feature_mig_state.data_fd', value.data_fd, 's32');
-  view.setInt32(offset + 4, value.data_fd, LE);
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_device_feature_mig_state', view, offset, 8);
+  {
+    const x = value.device_state;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_device_feature_mig_state.device_state', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.data_fd;
+    if (typeof x !== 'number' || (x | 0) !== x) outOfRange('vfio_device_feature_mig_state.data_fd', x, 's32');
+    view.setInt32(offset + 4, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_feature_mig_state` at `offset`. */
 export function decodeVfioDeviceFeatureMigState(view: DataView, offset = 0): VfioDeviceFeatureMigState {
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_device_feature_mig_state', view, offset, 8);
   const v_device_state = view.getUint32(offset + 0, LE);
   const v_data_fd = view.getInt32(offset + 4, LE);
   return { device_state: v_device_state, data_fd: v_data_fd,  };
@@ -1293,18 +1724,32 @@ export const VfioPrecopyInfoLayout = {
 
 /** Write `value` as `struct vfio_precopy_info` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioPrecopyInfo(value: VfioPrecopyInfo, view: DataView, offset = 0): void {
-  if (!Number.isInteger(value.argsz) || value.argsz < 0 || value.argsz > 0xffffffff) outOfRange('vfio_precopy_info.argsz', value.argsz, 'u32');
-  view.setUint32(offset + 0, value.argsz, LE);
-  if (!Number.isInteger(value.flags) || value.flags < 0 || value.flags > 0xffffffff) outOfRange('vfio_precopy_info.flags', value.flags, 'u32');
-  view.setUint32(offset + 4, value.flags, LE);
-  if (typeof value.initial_bytes !== 'bigint' || value.initial_bytes < 0n || value.initial_bytes > 0xffffffffffffffffn) outOfRange('vfio_precopy_info.initial_bytes', value.initial_bytes, 'u64');
-  view.setBigUint64(offset + 8, value.initial_bytes, LE);
-  if (typeof value.dirty_bytes !== 'bigint' || value.dirty_bytes < 0n || value.dirty_bytes > 0xffffffffffffffffn) outOfRange('vfio_precopy_info.dirty_bytes', value.dirty_bytes, 'u64');
-  view.setBigUint64(offset + 16, value.dirty_bytes, LE);
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_precopy_info', view, offset, 24);
+  {
+    const x = value.argsz;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_precopy_info.argsz', x, 'u32');
+    view.setUint32(offset + 0, x, LE);
+  }
+  {
+    const x = value.flags;
+    if (typeof x !== 'number' || x >>> 0 !== x) outOfRange('vfio_precopy_info.flags', x, 'u32');
+    view.setUint32(offset + 4, x, LE);
+  }
+  {
+    const x = value.initial_bytes;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_precopy_info.initial_bytes', x, 'u64');
+    view.setBigUint64(offset + 8, x, LE);
+  }
+  {
+    const x = value.dirty_bytes;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_precopy_info.dirty_bytes', x, 'u64');
+    view.setBigUint64(offset + 16, x, LE);
+  }
 }
 
 /** Read `struct vfio_precopy_info` at `offset`. */
 export function decodeVfioPrecopyInfo(view: DataView, offset = 0): VfioPrecopyInfo {
+  if (offset < 0 || view.byteLength - offset < 24) tooShort('vfio_precopy_info', view, offset, 24);
   const v_argsz = view.getUint32(offset + 0, LE);
   const v_flags = view.getUint32(offset + 4, LE);
   const v_initial_bytes = view.getBigUint64(offset + 8, LE);
@@ -1328,12 +1773,17 @@ export const VfioDeviceFeatureMigDataSizeLayout = {
 
 /** Write `value` as `struct vfio_device_feature_mig_data_size` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceFeatureMigDataSize(value: VfioDeviceFeatureMigDataSize, view: DataView, offset = 0): void {
-  if (typeof value.stop_copy_length !== 'bigint' || value.stop_copy_length < 0n || value.stop_copy_length > 0xffffffffffffffffn) outOfRange('vfio_device_feature_mig_data_size.stop_copy_length', value.stop_copy_length, 'u64');
-  view.setBigUint64(offset + 0, value.stop_copy_length, LE);
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_device_feature_mig_data_size', view, offset, 8);
+  {
+    const x = value.stop_copy_length;
+    if (typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x) outOfRange('vfio_device_feature_mig_data_size.stop_copy_length', x, 'u64');
+    view.setBigUint64(offset + 0, x, LE);
+  }
 }
 
 /** Read `struct vfio_device_feature_mig_data_size` at `offset`. */
 export function decodeVfioDeviceFeatureMigDataSize(view: DataView, offset = 0): VfioDeviceFeatureMigDataSize {
+  if (offset < 0 || view.byteLength - offset < 8) tooShort('vfio_device_feature_mig_data_size', view, offset, 8);
   const v_stop_copy_length = view.getBigUint64(offset + 0, LE);
   return { stop_copy_length: v_stop_copy_length,  };
 }

@@ -66,13 +66,24 @@ function encodeStmts(t: IrType, value: string, at: string, where: string, ir: Ir
   switch (t.kind) {
     case 'scalar': {
       const s = SCALARS[t.scalar]!;
-      const bad =
-        s.ts === 'bigint'
-          ? `typeof ${value} !== 'bigint' || ${value} < ${s.min} || ${value} > ${s.max}`
-          : `!Number.isInteger(${value}) || ${value} < ${s.min} || ${value} > ${s.max}`;
+      // One read of the field, and the cheapest exact range test per type: an integer in range is the
+      // only value these coercions leave unchanged (NaN, fractions, strings and undefined all differ).
+      const bad = {
+        u8: "typeof x !== 'number' || (x & 0xff) !== x",
+        u16: "typeof x !== 'number' || (x & 0xffff) !== x",
+        u32: "typeof x !== 'number' || x >>> 0 !== x",
+        s8: "typeof x !== 'number' || (x << 24) >> 24 !== x",
+        s16: "typeof x !== 'number' || (x << 16) >> 16 !== x",
+        s32: "typeof x !== 'number' || (x | 0) !== x",
+        u64: "typeof x !== 'bigint' || BigInt.asUintN(64, x) !== x",
+        s64: "typeof x !== 'bigint' || BigInt.asIntN(64, x) !== x",
+      }[t.scalar]!;
       return [
-        `if (${bad}) outOfRange(${where}, ${value}, '${t.scalar}');`,
-        `view.${s.set}(${at}, ${value}${t.size > 1 ? ', LE' : ''});`,
+        `{`,
+        `  const x = ${value};`,
+        `  if (${bad}) outOfRange(${where}, x, '${t.scalar}');`,
+        `  view.${s.set}(${at}, x${t.size > 1 ? ', LE' : ''});`,
+        `}`,
       ];
     }
     case 'array': {
