@@ -1,4 +1,5 @@
 import {
+  addedIn,
   aligned_u64,
   byPointer,
   byValue,
@@ -50,7 +51,8 @@ export const vfio_iommu_type1_info = struct(
     iova_pgsizes: aligned_u64.out(),
     /** Offset of the first capability in the answer buffer, 0 if none. */
     cap_offset: u32.out(),
-    pad: u32.reserved(),
+    /** Padding to a multiple of 8 bytes, added with the capability-alignment change (absent in 6.1). */
+    pad: addedIn('6.6', u32.reserved()),
   },
   { since: '3.6', minsz: 'iova_pgsizes', expect: { size: 24, align: 8 } },
 );

@@ -179,7 +179,8 @@ export const vfio_device_ioeventfd = struct(
     offset: aligned_u64,
     data: aligned_u64,
     fd: s32.fd(),
-    reserved: u32.reserved(),
+    /** Padding to a multiple of 8 bytes, added with the capability-alignment change (absent in 6.1). */
+    reserved: addedIn('6.6', u32.reserved()),
   },
   { since: '4.17', minsz: 'fd', expect: { size: 32, align: 8 } },
 );
