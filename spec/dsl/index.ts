@@ -8,3 +8,4 @@ export * from './enums.js';
 export * from './ioctl.js';
 export * from './fsm.js';
 export * from './rule.js';
+export * from './overlay.js';
