@@ -1,0 +1,43 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../main.js';
+
+const headerCheck: Command = {
+  summary:
+    'compile the C layout probe against kernel headers: verified / absent (newer than the header) / mismatched, plus drift; --diff suggests spec additions',
+  usage: 'vfio-uapi header-check [--include DIR] [--json] [--diff] [--spec MODULE] [--verbose]',
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        include: { type: 'string' },
+        json: { type: 'boolean' },
+        diff: { type: 'boolean' },
+        spec: { type: 'string' },
+        verbose: { type: 'boolean', short: 'v' },
+      },
+      strict: true,
+    });
+    const { loadSpec } = await import('../../generator/ir/load.js');
+    const { headerCheck } = await import('../../generator/header/check.js');
+    const { formatReport } = await import('../../generator/header/format.js');
+    const ir = await loadSpec(values.spec, { docs: false });
+    const report = headerCheck(ir, { include: values.include });
+    let diff: import('../../generator/header/diff.js').HeaderDiff | undefined;
+    if (values.diff) {
+      const { headerDiff } = await import('../../generator/header/diff.js');
+      diff = headerDiff(ir, { include: values.include });
+    }
+    if (values.json) {
+      console.log(JSON.stringify(diff ? { ...report, diff } : report, null, 2));
+    } else {
+      console.log(formatReport(report, { verbose: values.verbose ?? false }));
+      if (diff) {
+        const { formatDiff } = await import('../../generator/header/diff.js');
+        console.log('');
+        console.log(formatDiff(diff));
+      }
+    }
+    return report.counts.mismatched > 0 ? 1 : 0;
+  },
+};
+export default headerCheck;
