@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { cached, cacheKey } from '../../cache.js';
 import { arcExists, capsOf, stateSupported } from '../../fsm/derive.js';
 import type { IrArc, IrFsm, Ir } from '../../ir/types.js';
 import type { GeneratedFile } from '../index.js';
@@ -77,10 +79,20 @@ export function fsmDot(fsm: IrFsm, caps: string | null): string {
   return lines.join('\n');
 }
 
+// The renderer's version is part of the cache key (its package.json is not exported, so read it from disk).
+const VIZ_VERSION = (
+  JSON.parse(readFileSync(new URL('../../../node_modules/@viz-js/viz/package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
 /** Render DOT to SVG with Graphviz (wasm); the XML declaration gives way to the generated header. */
 export async function renderSvg(dot: string): Promise<string> {
-  const viz = await (await import('@viz-js/viz')).instance();
-  const svg = viz.renderString(dot, { format: 'svg', engine: 'dot' });
+  // Graphviz output depends only on the DOT text and the renderer's version, so it is cached by both.
+  const svg = await cached('svg', cacheKey(VIZ_VERSION, dot), async () => {
+    const viz = await (await import('@viz-js/viz')).instance();
+    return viz.renderString(dot, { format: 'svg', engine: 'dot' });
+  });
   const body = svg.replace(/^<\?xml[^>]*\?>\s*/, '');
   return `<!-- ${HEADER} -->\n${body.endsWith('\n') ? body : body + '\n'}`;
 }

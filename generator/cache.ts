@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * A content-addressed cache under build/cache/ (git-ignored) for pure, slow steps of the generator:
+ * reading doc comments with ts-morph (≈0.7 s just to load TypeScript) and rendering Graphviz SVGs.
+ * The key is a hash of everything the result depends on, so a changed input is always recomputed and a
+ * stale entry can never be served. `VFIO_UAPI_NO_CACHE=1` turns it off.
+ */
+const root = new URL('../build/cache/', import.meta.url).pathname;
+
+export function cacheKey(...parts: string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(String(p.length)).update(':').update(p);
+  return h.digest('hex');
+}
+
+export async function cached<T>(kind: string, key: string, compute: () => T | Promise<T>): Promise<T> {
+  if (process.env.VFIO_UAPI_NO_CACHE) return compute();
+  const file = join(root, kind, `${key}.json`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    // missing or unreadable: compute it
+  }
+  const value = await compute();
+  try {
+    mkdirSync(join(root, kind), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(value));
+    renameSync(tmp, file); // atomic, so a concurrent reader never sees half a file
+  } catch {
+    // a read-only checkout still works, only slower
+  }
+  return value;
+}
