@@ -1,0 +1,30 @@
+/**
+ * vfio-uapi runtime: the embedding API.
+ *
+ *   import { openDevice, MigrationSession, saveDevice } from 'vfio-uapi';
+ *   const dev = await openDevice('/dev/vfio/devices/vfio0');     // or 'emulated:mlx5'
+ *   await saveDevice(dev, 'state.vfio');                          // pre-copy + STOP_COPY into a file
+ *   await dev.close();
+ */
+export { openDevice, openDevices, classifyDevice, type DeviceSpec, type OpenOptions } from './device/open.js';
+export { Device, type MigrationCapabilities, type FeatureProbe, type DeviceIdentity } from './device/device.js';
+export { ioctlsIssued } from './device/ioctls.js';
+export { VfioError, isVfioError, type FailureKind, type FdKind } from './errors.js';
+export {
+  MigrationSession,
+  type SessionOptions,
+  type SessionMode,
+  type GuardMode,
+  type PrecopyInfo,
+} from './migration/session.js';
+export type { SessionReport, StepRecord, AuditRecord, RecoveryRecord } from './migration/report.js';
+export { saveStream, CHUNK, type ChunkSink, type SaveResult, type SaveStreamOptions } from './stream/save.js';
+export { loadStream, type LoadOptions, type LoadResult } from './stream/load.js';
+export { saveToEndpoint, FdSink, type SaveToOptions, type SaveToResult } from './stream/file.js';
+export { openSink, openSource, type Endpoint } from './stream/endpoints.js';
+export { PrecopyPolicy, type PrecopyPolicyOptions, type PrecopyDecision } from './stream/policy.js';
+export type { ProgressEvent, ProgressListener, Phase } from './stream/progress.js';
+export { FORMAT_VERSION, UAPI_VERSION, type StreamHeader } from './stream/format.js';
+export { migrate, type MigrateOptions, type MigrateResult, type Verification } from './migrate.js';
+export { saveDevice, loadDevice } from './convenience.js';
+export { PERSONALITIES, QUIRKS, type Personality, type QuirkName } from './emulator/api.js';

@@ -1,0 +1,203 @@
+/**
+ * Save: read a device's migration stream — pre-copy rounds while it runs, then STOP_COPY until read()
+ * returns 0 — into a sink, with one reused 1 MiB buffer and a sync loop. Memory stays constant whatever
+ * the state size.
+ */
+import type { StateName } from '../../generated/constants.js';
+import { VfioError } from '../errors.js';
+import type { MigrationSession, PrecopyInfo } from '../migration/session.js';
+import { errnoName } from '../sys/index.js';
+import { FdIoError, readSome, READ_NOTHING_NOW, type ReadCounters } from './fd-io.js';
+import { PrecopyPolicy, type PrecopyDecision, type PrecopyPolicyOptions } from './policy.js';
+import { ProgressMeter, type ProgressListener } from './progress.js';
+
+export const CHUNK = 1 << 20;
+
+/** Where saved bytes go. `write` must take all `length` bytes of `buf` (from 0) or throw. */
+export interface ChunkSink {
+  write(buf: Buffer, length: number): void;
+}
+
+export interface SaveStreamOptions {
+  /** Pre-copy while the device runs (default: when the device has PRE_COPY). */
+  precopy?: boolean;
+  policy?: PrecopyPolicyOptions;
+  /** State to leave the source in once the stream is read (default STOP; RUNNING resumes it). */
+  finalState?: StateName;
+  onProgress?: ProgressListener;
+  /** Called with each pre-copy decision as it is made. */
+  onDecision?: (d: PrecopyDecision) => void;
+  /** Called once STOP_COPY has been read to the end, before the final state change (e.g. to snapshot). */
+  afterStopCopy?: () => void | Promise<void>;
+  /** Reuse a buffer (at least 1 MiB) instead of allocating one. */
+  buffer?: Buffer;
+}
+
+export interface SaveResult {
+  totalBytes: number;
+  precopyBytes: number;
+  /** Bytes read after the device stopped: the downtime phase. */
+  stopCopyBytes: number;
+  rounds: number;
+  decisions: PrecopyDecision[];
+  /** MIG_DATA_SIZE just before STOP_COPY, if the device answers it. */
+  stopCopyEstimate: number | null;
+  elapsedMs: number;
+  stopCopyMs: number;
+  io: ReadCounters;
+}
+
+/** Consecutive ENOMSG answers in STOP_COPY (a rule violation) tolerated before giving up. */
+const MAX_STOP_COPY_ENOMSG = 10000;
+
+export async function saveStream(
+  session: MigrationSession,
+  sink: ChunkSink,
+  opts: SaveStreamOptions = {},
+): Promise<SaveResult> {
+  const device = session.device;
+  if (!device) throw new VfioError('saving needs a device', { kind: 'usage', op: 'save', fdKind: 'device' });
+  const caps = device.requireMigration();
+  const buf = opts.buffer ?? Buffer.allocUnsafe(CHUNK);
+  const io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
+  const meter = new ProgressMeter(opts.onProgress);
+  const policy = new PrecopyPolicy(opts.policy);
+  const decisions: PrecopyDecision[] = [];
+  let precopyBytes = 0;
+  let rounds = 0;
+
+  const readInto = (limit: number): number => {
+    try {
+      return readSome(session.dataFd, buf, 0, Math.min(CHUNK, limit), io);
+    } catch (e) {
+      if (e instanceof FdIoError) throw fromIo(e, 'device', session.state);
+      throw e;
+    }
+  };
+  const give = (n: number) => {
+    try {
+      sink.write(buf, n);
+    } catch (e) {
+      if (e instanceof FdIoError) throw fromIo(e, 'sink', session.state);
+      throw e;
+    }
+    meter.add(n);
+  };
+
+  try {
+    const wantPrecopy = opts.precopy ?? caps.preCopy;
+    if (wantPrecopy && caps.preCopy) {
+      session.moveTo('PRE_COPY');
+      for (;;) {
+        rounds++;
+        const before = precopyInfoOrNull(session);
+        const budget = before ? Number(before.initialBytes + before.dirtyBytes) : Infinity;
+        meter.begin('precopy', Number.isFinite(budget) ? budget : null, rounds);
+        let got = 0;
+        while (got < budget) {
+          const n = readInto(budget - got);
+          if (n === 0 || n === READ_NOTHING_NOW) break;
+          give(n);
+          got += n;
+        }
+        precopyBytes += got;
+        meter.end();
+        const decision = policy.decide(rounds, precopyInfoOrNull(session));
+        decisions.push(decision);
+        opts.onDecision?.(decision);
+        if (decision.stop) break;
+      }
+    }
+
+    const estimate = device.dataSize();
+    const stopStart = performance.now();
+    session.moveTo('STOP_COPY');
+    meter.begin('stopcopy', estimate === null ? null : Number(estimate));
+    let stopCopyBytes = 0;
+    let enomsgRun = 0;
+    for (;;) {
+      const n = readInto(CHUNK);
+      if (n === 0) break;
+      if (n === READ_NOTHING_NOW) {
+        // ENOMSG (or a dry non-blocking fd) in STOP_COPY: the spec says read() == 0 is the only end.
+        session.record({
+          rule: 'stream.eof',
+          op: 'read',
+          state: 'STOP_COPY',
+          spec: 'data, or 0 at the end',
+          kernel: 'ENOMSG',
+        });
+        if (++enomsgRun > MAX_STOP_COPY_ENOMSG)
+          throw new VfioError('the device keeps answering ENOMSG in STOP_COPY and never ends its stream', {
+            kind: 'kernel',
+            op: 'read data fd',
+            fdKind: 'migration_data',
+            state: 'STOP_COPY',
+            errno: 42,
+            rule: 'stream.eof',
+          });
+        continue;
+      }
+      enomsgRun = 0;
+      give(n);
+      stopCopyBytes += n;
+    }
+    const stopCopyMs = performance.now() - stopStart;
+    meter.end();
+    await opts.afterStopCopy?.();
+    session.moveTo(opts.finalState ?? 'STOP');
+    return {
+      totalBytes: precopyBytes + stopCopyBytes,
+      precopyBytes,
+      stopCopyBytes,
+      rounds,
+      decisions,
+      stopCopyEstimate: estimate === null ? null : Number(estimate),
+      elapsedMs: meter.elapsedMs(),
+      stopCopyMs,
+      io,
+    };
+  } catch (e) {
+    // A failed SET has already recovered inside the session; anything else (I/O, refusals) recovers here.
+    const recovered = e instanceof VfioError && e.rule === 'mig.state.error_reset';
+    if (!recovered) safeRecover(session, `save failed: ${(e as Error).message}`);
+    throw e;
+  } finally {
+    session.closeDataFd();
+  }
+}
+
+/** PRECOPY_INFO, or null if the device does not answer it (recorded as a violation for PRE_COPY devices). */
+function precopyInfoOrNull(session: MigrationSession): PrecopyInfo | null {
+  const r = session.queryPrecopyInfo();
+  if (typeof r !== 'number') return r;
+  if (r > 0)
+    session.record({
+      rule: 'precopy.mandatory',
+      op: 'VFIO_MIG_GET_PRECOPY_INFO',
+      state: session.state,
+      spec: 'answered in PRE_COPY',
+      kernel: errnoName(r),
+    });
+  return null;
+}
+
+export function fromIo(e: FdIoError, side: 'device' | 'sink' | 'source', state: string): VfioError {
+  if (side === 'device') return VfioError.fromErrno(`${e.call} data fd`, 'migration_data', e.errno, { state });
+  return new VfioError(`${e.call} on the ${side === 'sink' ? 'output' : 'input'} failed: ${errnoName(e.errno)}`, {
+    kind: 'io',
+    op: `${e.call} ${side}`,
+    fdKind: 'stream',
+    errno: e.errno,
+    state,
+  });
+}
+
+/** Recover without letting a second failure hide the first. */
+export function safeRecover(session: MigrationSession, why: string): void {
+  try {
+    session.recover(why);
+  } catch {
+    /* the original error is what the caller needs */
+  }
+}
