@@ -104,6 +104,11 @@ export interface SyscallHandler {
   close?(call: TrappedCall): void;
   /** Any other trapped syscall on an installed fd (lseek, pread64, pwrite64, readv, writev, fcntl, fstat). */
   other?(call: TrappedCall): Answer;
+  /**
+   * A structured-cloneable request from the main thread (`supervisor.message(payload)`), answered with a
+   * structured-cloneable value; for control and inspection (fault injection, snapshots), never for syscalls.
+   */
+  message?(payload: unknown): unknown;
   /** The supervisor stops: release what the handler holds. */
   dispose?(): void;
 }

@@ -10,10 +10,12 @@ export interface SupervisorWorkerData {
 export type CommandToWorker =
   | { type: 'listen'; requestId: number; listenerFd: number; reservedFdFirst: number; reservedFdCount: number }
   | { type: 'attach'; requestId: number; handlerModule: string; handlerOptions: unknown }
-  | { type: 'detach'; requestId: number };
+  | { type: 'detach'; requestId: number }
+  | { type: 'message'; requestId: number; payload: unknown };
 
 export type ReplyFromWorker =
   | { type: 'ready' }
   | { type: 'done'; requestId: number }
   | { type: 'attached'; requestId: number; placeholderDir: string }
+  | { type: 'answer'; requestId: number; value: unknown }
   | { type: 'failed'; requestId: number; message: string };

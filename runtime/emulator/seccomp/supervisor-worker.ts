@@ -255,6 +255,10 @@ async function runCommand(command: CommandToWorker): Promise<ReplyFromWorker> {
       }
       return { type: 'attached', requestId: command.requestId, placeholderDir: dir };
     }
+    case 'message': {
+      if (!handler?.message) throw new Error('the attached handler takes no messages');
+      return { type: 'answer', requestId: command.requestId, value: handler.message(command.payload) };
+    }
     case 'detach': {
       const old = handler;
       handler = undefined;

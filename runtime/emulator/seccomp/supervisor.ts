@@ -33,6 +33,8 @@ export interface Supervisor {
   readonly listenerFd: number;
   /** Detaches the handler. Trapped syscalls are let through afterwards; the worker idles until exit. */
   stop(): Promise<void>;
+  /** Sends `payload` to the handler's `message` hook and resolves with its answer. */
+  message(payload: unknown): Promise<unknown>;
 }
 
 type CommandWithoutId = CommandToWorker extends infer C ? (C extends unknown ? Omit<C, 'requestId'> : never) : never;
@@ -171,6 +173,12 @@ export async function startSupervisor(
     return {
       placeholderDir: reply.placeholderDir,
       listenerFd: filter.listenerFd,
+      async message(payload: unknown) {
+        if (stopped) throw new Error('seccomp supervisor: stopped');
+        const answer = await running.command({ type: 'message', payload });
+        if (answer.type !== 'answer') throw new Error('seccomp supervisor: unexpected reply to message');
+        return answer.value;
+      },
       async stop() {
         if (stopped) return;
         stopped = true;

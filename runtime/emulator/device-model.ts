@@ -1,0 +1,75 @@
+/**
+ * One emulated device: its personality, quirks and faults, its migration state and data session, DMA
+ * logging and the v2 precopy opt-in. The ioctl entry points live in features.ts (VFIO_DEVICE_FEATURE),
+ * device-ioctls.ts (the device fd) and data-fd.ts (the data fd); this file holds the state they share.
+ */
+import type { EmulatedDeviceOptions } from './api.js';
+import { capsKeyOf } from '../../generated/validators.js';
+import type { StateName } from '../../generated/constants.js';
+import type { DataSession } from './data-session.js';
+import { DmaLog } from './dma-logging.js';
+import { FaultQueue } from './faults.js';
+import { createHisiAcc } from './personalities/hisi-acc.js';
+import { createMlx5 } from './personalities/mlx5.js';
+import { createMtty } from './personalities/mtty.js';
+import type { PersonalityModel } from './personalities/personality.js';
+import { groupDeviceName } from './nodes.js';
+import { Quirks } from './quirks.js';
+
+export const DEFAULT_MLX5_STATE_BYTES = 4 << 20;
+
+export class DeviceModel {
+  readonly personality: PersonalityModel;
+  readonly quirks: Quirks;
+  readonly faults = new FaultQueue();
+  readonly capsKey: string;
+  readonly dmaLog: DmaLog;
+  state: StateName = 'RUNNING';
+  /** The current data session (saving or resuming), if any; ended sessions stay reachable from their fd. */
+  session: DataSession | undefined;
+  /** Sessions whose fd the caller has not closed yet (for snapshots and leak checks). */
+  readonly openSessions = new Set<DataSession>();
+  /** Set by SET MIG_PRECOPY_INFOv2: PRECOPY_INFO then owns `flags` and may report REINIT. */
+  precopyV2 = false;
+  readonly groupDeviceName: string;
+
+  constructor(
+    readonly index: number,
+    options: EmulatedDeviceOptions,
+  ) {
+    // Distinct default seeds, so two devices differ until one receives the other's state.
+    const seed = options.seed ?? 0x5eed0000 + index * 7919;
+    this.personality =
+      options.personality === 'mtty'
+        ? createMtty(seed)
+        : options.personality === 'hisi-acc'
+          ? createHisiAcc(seed)
+          : createMlx5(seed, options.stateSize ?? DEFAULT_MLX5_STATE_BYTES);
+    const caps = capsKeyOf(this.personality.migrationFlags);
+    if (!caps.ok) throw new Error(`personality ${options.personality}: ${caps.message}`);
+    this.capsKey = caps.key;
+    const flags = this.personality.migrationFlags;
+    const defaultArc =
+      flags & 2 && flags & 4 ? 'PRE_COPY_P2P->STOP_COPY' : flags & 4 ? 'PRE_COPY->STOP_COPY' : 'STOP->STOP_COPY';
+    this.quirks = new Quirks(options.quirks ?? [], options.quirkArc, defaultArc);
+    for (const f of options.faults ?? []) this.faults.add(f);
+    this.dmaLog = new DmaLog(this.personality.dmaLogging);
+    this.groupDeviceName = groupDeviceName(index);
+  }
+
+  /** Ends the current session: its fd answers ENODEV from now on. */
+  endSession(): void {
+    this.session?.end();
+    this.session = undefined;
+  }
+
+  /** VFIO_DEVICE_RESET: RUNNING, no session, whatever state the migration left. */
+  reset(): void {
+    this.endSession();
+    this.state = 'RUNNING';
+  }
+
+  snapshot() {
+    return { state: this.state, digest: this.personality.digest(), openDataFds: this.openSessions.size };
+  }
+}
