@@ -36,6 +36,8 @@ export interface GroupState {
   device: DeviceModel;
   devicePath: string;
   container: ContainerState | undefined;
+  /** Which open of the group node the state belongs to (the kernel allows one open at a time). */
+  openIdentity?: number;
 }
 
 const view = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -74,6 +76,13 @@ export class LegacyPath {
   }
 
   groupIoctl(call: IoctlCall, group: GroupState): Answer {
+    const identity = openFileIdentity(call.fd);
+    if (group.openIdentity !== identity) {
+      // A new open: the previous one was closed, which released its container.
+      group.container?.groups.delete(group);
+      group.container = undefined;
+      group.openIdentity = identity;
+    }
     switch (call.request) {
       case VFIO_GROUP_GET_STATUS: {
         const status = decodeVfioGroupStatus(view(call.readMem(call.arg, 8)));
