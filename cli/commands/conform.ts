@@ -1,0 +1,100 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../main.js';
+
+const conform: Command = {
+  summary: 'judge a device against every rule of the migration uAPI spec; one result per rule',
+  usage: `vfio-uapi conform DEVICE [--json] [--only RULE…] [--known-failures FILE] [--spec MODULE]
+                         [--yes] [--with-forbidden] [--forbidden-timeout MS] [--verbose]
+
+  DEVICE               a path (/dev/vfio/devices/vfioN, /dev/vfio/GROUP:DEVICE) or emulated:PERSONALITY[+QUIRK…]
+  --only RULE          judge only this rule, or every rule under this prefix (repeatable: --only stream --only precopy)
+  --known-failures F   rules the driver is known to break, one "RULE-ID  reason" per line (see
+                       runtime/conformance/known-failures/); they become XFAIL, and STALE when they pass
+  --spec MODULE        judge by another spec module (e.g. examples/uapi-history/rfc-2022/index.ts); calls are
+                       still encoded with the generated bindings, only the rules change
+  --yes                required for a real device: it will be reset and put through every migration state
+  --with-forbidden     also issue the requests the spec forbids (STOP_COPY → PRE_COPY*) on a real device; a 6.12
+                       kernel never returns from them, so they run in a child process that is left behind on timeout
+                       (emulated devices always get them, from a worker thread)
+  --verbose            show notes and expected failures in detail
+
+statuses: PASS, FAIL (a must rule broken), WARN (a should rule broken), XFAIL (broken, as the known-failure
+list says), STALE (listed as failing but passed, or listed but unknown), SKIP (does not apply: capability
+absent, with why), NONE (the spec has the rule but the suite no check yet)
+
+exit codes:
+  0  no unexpected failure (WARN, XFAIL, SKIP and NONE do not fail the run)
+  1  a FAIL, or a STALE known-failure entry
+  2  bad usage (including a real device without --yes)
+  3  the device cannot be opened
+  4  the device does not support migration`,
+  async run(args) {
+    const s = await import('../../runtime/cli/support.js');
+    const json = args.includes('--json');
+    let device: { close(): Promise<void>; fd: number; id: { spec: string } } | null = null;
+    try {
+      const { values, positionals } = parseArgs({
+        args,
+        options: {
+          ...s.DEVICE_OPTIONS,
+          only: { type: 'string', multiple: true },
+          'known-failures': { type: 'string' },
+          spec: { type: 'string' },
+          yes: { type: 'boolean' },
+          'with-forbidden': { type: 'boolean' },
+          'forbidden-timeout': { type: 'string' },
+          verbose: { type: 'boolean' },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length !== 1) throw new s.UsageError('give exactly one DEVICE');
+      const target = positionals[0]!;
+      const emulated = target.startsWith('emulated:');
+      if (!emulated && !values.yes)
+        throw new s.UsageError(
+          `${target} is a real device: it will be reset and put through every migration state; pass --yes to go ahead`,
+        );
+      const c = await import('../../runtime/conformance/index.js');
+      let spec = c.generatedSpecData();
+      if (values.spec) {
+        const { loadSpec } = await import('../../generator/ir/load.js');
+        spec = c.specDataFromIr(await loadSpec(values.spec, { docs: false }), values.spec);
+      }
+      const known = values['known-failures'] ? c.loadKnownFailures(values['known-failures']) : null;
+      const { openDevice } = await import('../../runtime/index.js');
+      device = await openDevice(target, s.emulatorOptions(values));
+      if (!json)
+        console.log(
+          `conformance of ${target}, judged by ${spec.label}${known ? `, known failures from ${known.source}` : ''}`,
+        );
+      const report = await c.runConformance({
+        deviceFd: device.fd,
+        device: target,
+        spec,
+        only: values.only,
+        knownFailures: known,
+        options: {
+          emulated,
+          withForbidden: values['with-forbidden'] ?? false,
+          ...(values['forbidden-timeout']
+            ? { forbiddenTimeoutMs: s.parseCount(values['forbidden-timeout'], '--forbidden-timeout') }
+            : {}),
+        },
+        onResult: json ? undefined : (r) => console.log(c.formatResult(r, values.verbose ?? false)),
+      });
+      if (json) console.log(JSON.stringify(report));
+      else {
+        console.log(`capabilities: ${report.capabilities ?? 'no migration'}`);
+        console.log(c.formatSummary(report));
+      }
+      if (report.capabilities === null) return s.EXIT_CODES.noMigration;
+      return c.exitCodeOf(report);
+    } catch (e) {
+      return s.reportError('conform', e, json);
+    } finally {
+      await device?.close();
+    }
+  },
+};
+export default conform;

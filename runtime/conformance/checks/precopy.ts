@@ -1,0 +1,112 @@
+/** VFIO_MIG_GET_PRECOPY_INFO: its argument checks, byte accounting while reading, and the v2 opt-in. */
+import type { CheckContext } from '../context.js';
+import { SET } from '../raw-device.js';
+import type { Check } from './check.js';
+
+function requirePreCopy(ctx: CheckContext): void {
+  if (!ctx.has('PRE_COPY')) ctx.skip('the device has no PRE_COPY');
+}
+
+export const precopyArgsz: Check = {
+  rule: 'precopy.args.argsz',
+  run(ctx) {
+    requirePreCopy(ctx);
+    const { fd } = ctx.reachWithFd('PRE_COPY');
+    ctx.expectOutcome('argsz 16', ctx.rule.errno ?? 'EINVAL', ctx.raw.precopyInfo(fd, 16).result);
+    for (const argsz of [24, 32]) {
+      const r = ctx.raw.precopyInfo(fd, argsz);
+      if (ctx.expectOutcome(`argsz ${argsz}`, 'success', r.result))
+        ctx.expect(`argsz written back for argsz ${argsz}`, String(argsz), String(r.argsz));
+    }
+  },
+};
+
+export const precopyWrongCommand: Check = {
+  rule: 'precopy.args.cmd',
+  run(ctx) {
+    const { fd } = ctx.reachWithFd(ctx.has('PRE_COPY') ? 'PRE_COPY' : 'STOP_COPY');
+    const buf = Buffer.alloc(64);
+    buf.writeUInt32LE(24, 0);
+    ctx.expectOutcome(
+      'an unassigned VFIO ioctl (0x3b7f) on the data fd',
+      ctx.rule.errno ?? 'ENOTTY',
+      ctx.raw.ioctl(fd, 0x3b7f, buf, '0x3b7f'),
+    );
+    buf.writeUInt32LE(24, 0);
+    ctx.expectOutcome(
+      'VFIO_DEVICE_GET_INFO on the data fd',
+      ctx.rule.errno ?? 'ENOTTY',
+      ctx.raw.ioctl(fd, 0x3b6b, buf, 'VFIO_DEVICE_GET_INFO'),
+    );
+  },
+};
+
+/**
+ * initial_bytes starts non-zero with dirty_bytes 0, shrinks by exactly what is read, and every answer
+ * accounts for exactly the bytes readable before the next temporary end.
+ */
+export const precopyAccounting: Check = {
+  rule: 'precopy.accounting',
+  run(ctx) {
+    requirePreCopy(ctx);
+    const { fd } = ctx.reachWithFd('PRE_COPY');
+    const first = ctx.raw.precopyInfo(fd);
+    if (!ctx.expectOutcome('PRECOPY_INFO in PRE_COPY', 'success', first.result)) return;
+    ctx.expect('initial_bytes at the start', 'non-zero', first.initial > 0n ? 'non-zero' : '0');
+    ctx.expect('dirty_bytes at the start', '0', String(first.dirty));
+    const part = Number(first.initial / 2n) || 1;
+    const r = ctx.raw.read(fd, Buffer.alloc(part));
+    const got = r.ok ? r.ret : 0;
+    let info = ctx.raw.precopyInfo(fd);
+    if (got > 0 && first.initial >= BigInt(got))
+      ctx.expect(`initial_bytes after reading ${got} bytes`, String(first.initial - BigInt(got)), String(info.initial));
+    for (let round = 1; round <= 3 && info.result.ok; round++) {
+      const drained = ctx.readToEnd(fd);
+      ctx.expect(
+        `bytes readable up to the temporary end, round ${round} (initial ${info.initial} + dirty ${info.dirty})`,
+        String(info.initial + info.dirty),
+        `${drained.data.length}${drained.end === 'EOF' || drained.end === 'ENOMSG' ? '' : ` (ended by ${drained.end})`}`,
+      );
+      info = ctx.raw.precopyInfo(fd);
+      ctx.expect(`initial_bytes once the initial data was read, round ${round}`, '0', String(info.initial));
+    }
+  },
+};
+
+function v2Feature(ctx: CheckContext): { index: number; short: string; since: string; missing: string } {
+  const f = Object.values(ctx.spec.features).find((x) => x.needs === 'pre_copy');
+  if (!f) ctx.skip('the spec has no precopy-info v2 feature');
+  return f;
+}
+
+export const precopyV2NeedsPreCopy: Check = {
+  rule: 'precopy.v2.needs_pre_copy',
+  run(ctx) {
+    if (ctx.has('PRE_COPY')) ctx.skip('the device has PRE_COPY');
+    const f = v2Feature(ctx);
+    const { result } = ctx.raw.feature({ index: f.index, bits: SET, argsz: 8, label: `SET ${f.short}` });
+    if (!result.ok && result.errno === 'ENOTTY' && ctx.rule.errno !== 'ENOTTY')
+      ctx.skip(`${f.short} is unknown to this kernel (ENOTTY; it arrived in ${f.since})`);
+    ctx.expectOutcome(`SET ${f.short} on a device without PRE_COPY`, ctx.rule.errno ?? f.missing, result);
+  },
+};
+
+export const precopyV2Flags: Check = {
+  rule: 'precopy.v2.flags',
+  run(ctx) {
+    requirePreCopy(ctx);
+    const f = v2Feature(ctx);
+    const { fd } = ctx.reachWithFd('PRE_COPY');
+    const { result } = ctx.raw.feature({ index: f.index, bits: SET, argsz: 8, label: `SET ${f.short}` });
+    if (!result.ok && result.errno === 'ENOTTY')
+      ctx.skip(`${f.short} is unknown to this kernel (ENOTTY; it arrived in ${f.since})`);
+    if (!ctx.expectOutcome(`SET ${f.short}`, 'success', result)) return;
+    const info = ctx.raw.precopyInfo(fd, 24, 0xfffffffe);
+    if (!ctx.expectOutcome('PRECOPY_INFO after the opt-in', 'success', info.result)) return;
+    ctx.expect(
+      'flags after the opt-in (caller sent 0xfffffffe)',
+      '0 or REINIT (1)',
+      info.flags === 0 || info.flags === 1 ? '0 or REINIT (1)' : `0x${info.flags.toString(16)}`,
+    );
+  },
+};

@@ -1,0 +1,134 @@
+/**
+ * Run the conformance suite: one result per rule of the spec it is judged by (plus the rules derived from
+ * struct declarations), in the spec's order. The device is reset before and after every check.
+ */
+import { VfioMigrationFlags } from '../../generated/constants.js';
+import { CheckContext, SetupFailure, type DeviceFacts, type SuiteOptions } from './context.js';
+import { checkFor } from './checks/index.js';
+import { structArgszRule } from './checks/struct-argsz.js';
+import type { KnownFailures } from './known-failures.js';
+import { GET, PROBE, SET, RawDevice } from './raw-device.js';
+import { capsKeyFor, type SpecData, type SpecRule } from './spec-data.js';
+import { Skip, summarize, type Report, type RuleResult, type Status } from './verdict.js';
+
+export interface ConformanceInput {
+  /** The device fd under test (opened by the runtime), and how to name it in the report. */
+  deviceFd: number;
+  device: string;
+  spec: SpecData;
+  only?: string[];
+  knownFailures?: KnownFailures | null;
+  options?: Partial<SuiteOptions>;
+  /** Called after each rule, for progress output. */
+  onResult?: (r: RuleResult) => void;
+}
+
+/** What the device says about itself before any check runs. */
+function learnFacts(raw: RawDevice, spec: SpecData): DeviceFacts {
+  raw.reset();
+  const mig = raw.feature({ index: 1, bits: GET, argsz: 16, label: 'GET MIGRATION' });
+  const migrationFlags = mig.result.ok ? Number(mig.buf.readBigUInt64LE(8)) : null;
+  const caps = migrationFlags === null ? null : capsKeyFor(spec.fsm, migrationFlags, VfioMigrationFlags);
+  const logStart = Object.values(spec.features).find((f) => f.short === 'DMA_LOGGING_START');
+  const dmaLogging = logStart
+    ? raw.feature({ index: logStart.index, bits: PROBE | SET, argsz: 8, label: 'PROBE|SET DMA_LOGGING_START' }).result
+        .ok
+    : false;
+  return { migrationFlags, caps, dmaLogging };
+}
+
+function classify(
+  rule: SpecRule,
+  raw: 'pass' | 'fail' | 'skip' | 'no-check',
+  known: KnownFailures | null | undefined,
+): { status: Status; why?: string } {
+  const expected = known?.entries.get(rule.id);
+  if (expected !== undefined) {
+    if (raw === 'fail') return { status: 'expected-fail', why: expected };
+    if (raw === 'pass') return { status: 'stale', why: `listed in ${known!.source} (${expected}) but passed` };
+  }
+  if (raw === 'fail' && rule.strength === 'should') return { status: 'warn' };
+  return { status: raw };
+}
+
+export async function runConformance(input: ConformanceInput): Promise<Report> {
+  const began = performance.now();
+  const options: SuiteOptions = { withForbidden: false, forbiddenTimeoutMs: 3000, emulated: false, ...input.options };
+  const raw = new RawDevice(input.deviceFd, input.device);
+  const facts = learnFacts(raw, input.spec);
+  const rules = [...Object.values(input.spec.rules), structArgszRule].filter(
+    (r) => !input.only?.length || input.only.some((o) => r.id === o || r.id.startsWith(`${o}.`)),
+  );
+  const results: RuleResult[] = [];
+  for (const rule of rules) {
+    const t0 = performance.now();
+    const logStart = raw.log.length;
+    const ctx = new CheckContext(raw, input.spec, rule, facts, options);
+    const check = checkFor(rule, ctx);
+    let outcome: 'pass' | 'fail' | 'skip' | 'no-check' = 'no-check';
+    let why: string | undefined = check ? undefined : 'no check for this rule yet';
+    if (check) {
+      try {
+        await check.run(ctx);
+        outcome = ctx.mismatches.length ? 'fail' : 'pass';
+      } catch (e) {
+        if (e instanceof Skip) {
+          outcome = 'skip';
+          why = e.why;
+        } else {
+          outcome = 'fail';
+          const message = e instanceof SetupFailure ? e.message : `the check threw: ${(e as Error).stack ?? e}`;
+          ctx.fail('setting up the check', 'the device reaches the state the check needs', message);
+        }
+      } finally {
+        raw.closeDataFds();
+        raw.reset();
+      }
+    }
+    const c = classify(rule, outcome, input.knownFailures);
+    const result: RuleResult = {
+      rule: rule.id,
+      kind: rule.kind,
+      strength: rule.strength,
+      since: rule.since,
+      doc: rule.doc,
+      status: c.status,
+      why: c.why ?? why,
+      mismatches: ctx.mismatches,
+      notes: ctx.notes,
+      calls: raw.log.length - logStart,
+      ms: Math.round(performance.now() - t0),
+    };
+    results.push(result);
+    input.onResult?.(result);
+    raw.log.length = 0; // the log only needs to reach back to the current check
+  }
+  const unknownListed = [...(input.knownFailures?.entries.keys() ?? [])].filter(
+    (id) => !rules.some((r) => r.id === id),
+  );
+  const report: Report = {
+    device: input.device,
+    spec: input.spec.label,
+    capabilities: facts.caps ?? (facts.migrationFlags === null ? null : `flags 0x${facts.migrationFlags.toString(16)}`),
+    knownFailures: input.knownFailures?.source ?? null,
+    results,
+    summary: summarize(results),
+    ms: Math.round(performance.now() - began),
+  };
+  if (unknownListed.length && !input.only?.length)
+    for (const id of unknownListed)
+      results.push({
+        rule: id,
+        kind: 'unknown',
+        strength: 'must',
+        since: '',
+        status: 'stale',
+        why: `listed in ${input.knownFailures!.source} but the spec has no such rule`,
+        mismatches: [],
+        notes: [],
+        calls: 0,
+        ms: 0,
+      });
+  report.summary = summarize(results);
+  return report;
+}
