@@ -77,7 +77,8 @@ export function openSink(spec: string): Endpoint {
 export function openSource(spec: string): Endpoint {
   if (spec === '-') return endpointOfFd(0, 'stdin', false);
   const fd = inheritedFd(spec);
-  if (fd !== null) return endpointOfFd(fd, spec, true);
+  // An inherited fd belongs to whoever passed it; we only read it (and the process exit closes it).
+  if (fd !== null) return endpointOfFd(fd, spec, false);
   try {
     return endpointOfFd(openSync(spec, 'r'), spec, true);
   } catch (e) {

@@ -1,0 +1,71 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../main.js';
+
+const load: Command = {
+  summary: 'load a saved migration state into a device (RESUMING), then run it',
+  usage: `vfio-uapi load DEVICE INPUT [options]
+
+INPUT: a file written by \`vfio-uapi save\`, - for stdin, or fd:N for an inherited descriptor.
+The header is checked before the device is touched (foreign or truncated files are refused), the
+CRC-32 and trailer before the device leaves RESUMING.
+options:
+  --raw              the input is a bare stream without header and trailer
+  --force            load even if the header names another device kind or other migration flags
+  --final-state S    state to move to afterwards (default RUNNING)
+  --quiet            no progress on stderr`,
+  async run(args) {
+    const rt = await import('../../runtime/index.js');
+    const s = await import('../../runtime/cli/support.js');
+    const json = args.includes('--json');
+    let device: InstanceType<typeof rt.Device> | null = null;
+    try {
+      const { values, positionals } = parseArgs({
+        args,
+        options: {
+          ...s.DEVICE_OPTIONS,
+          raw: { type: 'boolean' },
+          force: { type: 'boolean' },
+          'final-state': { type: 'string' },
+          quiet: { type: 'boolean' },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length !== 2) throw new s.UsageError('give DEVICE and INPUT');
+      const [spec, input] = positionals as [string, string];
+      const session = s.sessionOptions(values);
+      const finalState = values['final-state'] as never;
+      // Check the input can be opened before starting a device.
+      rt.openSource(input).close();
+      device = await rt.openDevice(spec, s.emulatorOptions(values));
+      const before = await device.snapshot();
+      const r = await rt.loadDevice(device, input, {
+        raw: values.raw ?? false,
+        force: values.force ?? false,
+        ...(finalState ? { finalState } : {}),
+        session,
+        onProgress: s.progressPrinter(!values.quiet && !(json && !process.stderr.isTTY)),
+      });
+      const snap = await device.snapshot();
+      const out = {
+        ok: true,
+        device: spec,
+        input,
+        ...r,
+        digestBefore: before?.digest ?? null,
+        digest: snap?.digest ?? null,
+      };
+      if (json) console.log(JSON.stringify(out));
+      else
+        console.log(
+          `loaded ${s.formatBytes(r.streamBytes)} into ${spec}${r.header ? ` (saved from ${r.header.identity})` : ''}; device now ${device.state()}`,
+        );
+      return s.EXIT_CODES.ok;
+    } catch (e) {
+      return s.reportError('load', e, json);
+    } finally {
+      await device?.close();
+    }
+  },
+};
+export default load;

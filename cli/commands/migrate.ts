@@ -1,0 +1,142 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../main.js';
+
+const migrate: Command = {
+  summary: 'migrate a device into another: pre-copy, STOP_COPY, RESUMING, RUNNING — in one process or two',
+  usage: `vfio-uapi migrate SOURCE DESTINATION [options]
+
+Both devices are paths or emulated:… strings (emulated devices in one process share one emulator;
+the destination gets a different seed so the final comparison means something).
+options:
+  --processes 1|2    1: both devices in this process (default); 2: the destination is loaded by a child
+                     vfio-uapi process reading a Unix socket
+  --no-precopy       skip pre-copy
+  --max-rounds N     pre-copy round limit (default 8)
+  --dirty-threshold SIZE  stop pre-copy once dirty data is at most this (default 1MiB)
+  --quiet            no progress on stderr`,
+  async run(args) {
+    const rt = await import('../../runtime/index.js');
+    const s = await import('../../runtime/cli/support.js');
+    const json = args.includes('--json');
+    const devices: InstanceType<typeof rt.Device>[] = [];
+    try {
+      const { values, positionals } = parseArgs({
+        args,
+        options: {
+          ...s.DEVICE_OPTIONS,
+          processes: { type: 'string' },
+          'no-precopy': { type: 'boolean' },
+          'max-rounds': { type: 'string' },
+          'dirty-threshold': { type: 'string' },
+          quiet: { type: 'boolean' },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length !== 2) throw new s.UsageError('give SOURCE and DESTINATION');
+      const [srcSpec, dstSpec] = positionals as [string, string];
+      const processes = values.processes ?? '1';
+      if (processes !== '1' && processes !== '2') throw new s.UsageError('--processes must be 1 or 2');
+      const session = s.sessionOptions(values);
+      const emu = s.emulatorOptions(values);
+      const common = {
+        precopy: values['no-precopy'] ? false : undefined,
+        policy: {
+          ...(values['max-rounds'] ? { maxRounds: s.parseCount(values['max-rounds'], '--max-rounds') } : {}),
+          ...(values['dirty-threshold']
+            ? { dirtyThreshold: s.parseSize(values['dirty-threshold'], '--dirty-threshold') }
+            : {}),
+        },
+        session,
+        onProgress: s.progressPrinter(!values.quiet && !(json && !process.stderr.isTTY)),
+        onDecision:
+          values.quiet || json
+            ? undefined
+            : (d: { round: number; stop: boolean; reason: string }) =>
+                console.error(`pre-copy round ${d.round}: ${d.stop ? 'stop' : 'continue'} — ${d.reason}`),
+      };
+
+      let summary: Record<string, unknown>;
+      if (processes === '1') {
+        devices.push(...(await rt.openDevices([srcSpec, dstSpec], emu)));
+        const r = await rt.migrate(devices[0]!, devices[1]!, common);
+        summary = { processes: 1, ...r };
+      } else {
+        const { migrateToChild } = await import('../../runtime/cli/two-process.js');
+        const childArgs = [
+          ...(values.size ? ['--size', values.size] : []),
+          '--seed',
+          String((emu.seed ?? 1) + 1),
+          '--mode',
+          session.mode,
+          '--guard',
+          session.guard,
+        ];
+        // The child starts first: it must not inherit this process's emulator (see startChildLoad).
+        const r = await migrateToChild(
+          async () => {
+            const d = await rt.openDevice(srcSpec, emu);
+            devices.push(d);
+            return d;
+          },
+          dstSpec,
+          childArgs,
+          common,
+        );
+        const equal = r.sourceDigest !== null && r.child.digest ? r.child.digest === r.sourceDigest : null;
+        summary = {
+          processes: 2,
+          ...r.save,
+          source: r.report,
+          destination: r.child,
+          verification: {
+            checked: equal !== null,
+            equal,
+            sourceDigest: r.sourceDigest,
+            destinationDigest: r.child.digest ?? null,
+            differedBefore: r.child.digestBefore && r.sourceDigest ? r.child.digestBefore !== r.sourceDigest : null,
+          },
+        };
+        if (equal === false)
+          throw new rt.VfioError(
+            `verification failed: destination digest ${r.child.digest} differs from the source's ${r.sourceDigest}`,
+            {
+              kind: 'verification',
+              op: 'verify',
+              fdKind: 'device',
+            },
+          );
+      }
+      const r = summary as unknown as import('../../runtime/index.js').SaveResult & {
+        verification: import('../../runtime/index.js').Verification;
+      };
+      if (json) console.log(JSON.stringify({ ok: true, source: srcSpec, destination: dstSpec, ...summary }));
+      else {
+        const rate = (r.totalBytes / r.elapsedMs) * 1000;
+        const v = r.verification;
+        console.log(
+          `migrated ${srcSpec} -> ${dstSpec} (${summary.processes} process${summary.processes === 1 ? '' : 'es'})`,
+        );
+        console.log(`  pre-copy:   ${r.rounds} round(s), ${s.formatBytes(r.precopyBytes)}`);
+        for (const d of r.decisions) console.log(`    round ${d.round}: ${d.stop ? 'stop' : 'continue'} — ${d.reason}`);
+        console.log(
+          `  stop-copy:  ${s.formatBytes(r.stopCopyBytes)} in ${r.stopCopyMs.toFixed(0)} ms (downtime phase)` +
+            (r.stopCopyEstimate !== null ? `, device estimated ${s.formatBytes(r.stopCopyEstimate)}` : ''),
+        );
+        console.log(
+          `  total:      ${s.formatBytes(r.totalBytes)} in ${(r.elapsedMs / 1000).toFixed(2)} s, ${s.formatBytes(rate)}/s`,
+        );
+        console.log(
+          `  verified:   ${v.checked ? (v.equal ? `destination state equals source (digest ${v.sourceDigest})` : 'MISMATCH') : 'not possible (real devices have no digest)'}` +
+            (v.differedBefore ? '; the destination differed before' : ''),
+        );
+      }
+      return s.EXIT_CODES.ok;
+    } catch (e) {
+      return s.reportError('migrate', e, json);
+    } finally {
+      for (const d of devices) await d.close();
+    }
+  },
+};
+export default migrate;

@@ -1,0 +1,78 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../main.js';
+
+const save: Command = {
+  summary: "save a device's migration state (pre-copy rounds, then STOP_COPY) to a file, pipe or stdout",
+  usage: `vfio-uapi save DEVICE OUTPUT [options]
+
+OUTPUT: a file path, - for stdout, or fd:N for an inherited descriptor (e.g. a socket).
+options:
+  --raw              write the bare stream, without the vfio-uapi header and trailer
+  --no-precopy       skip pre-copy and go straight to STOP_COPY
+  --max-rounds N     pre-copy round limit (default 8)
+  --dirty-threshold SIZE  stop pre-copy once dirty data is at most this (default 1MiB)
+  --final-state S    state to leave the device in afterwards (default STOP; RUNNING resumes it)
+  --quiet            no progress on stderr`,
+  async run(args) {
+    const rt = await import('../../runtime/index.js');
+    const s = await import('../../runtime/cli/support.js');
+    const json = args.includes('--json');
+    let device: InstanceType<typeof rt.Device> | null = null;
+    try {
+      const { values, positionals } = parseArgs({
+        args,
+        options: {
+          ...s.DEVICE_OPTIONS,
+          raw: { type: 'boolean' },
+          'no-precopy': { type: 'boolean' },
+          'max-rounds': { type: 'string' },
+          'dirty-threshold': { type: 'string' },
+          'final-state': { type: 'string' },
+          quiet: { type: 'boolean' },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length !== 2) throw new s.UsageError('give DEVICE and OUTPUT');
+      const [spec, output] = positionals as [string, string];
+      const session = s.sessionOptions(values);
+      const finalState = values['final-state'] as never;
+      device = await rt.openDevice(spec, s.emulatorOptions(values));
+      // Open the output only after the device: a bad device must not leave an empty file behind.
+      const r = await rt.saveDevice(device, output, {
+        raw: values.raw ?? false,
+        precopy: values['no-precopy'] ? false : undefined,
+        policy: {
+          ...(values['max-rounds'] ? { maxRounds: s.parseCount(values['max-rounds'], '--max-rounds') } : {}),
+          ...(values['dirty-threshold']
+            ? { dirtyThreshold: s.parseSize(values['dirty-threshold'], '--dirty-threshold') }
+            : {}),
+        },
+        ...(finalState ? { finalState } : {}),
+        session,
+        onProgress: s.progressPrinter(!values.quiet && !(json && !process.stderr.isTTY)),
+        onDecision:
+          values.quiet || json
+            ? undefined
+            : (d) => console.error(`pre-copy round ${d.round}: ${d.stop ? 'stop' : 'continue'} — ${d.reason}`),
+      });
+      const snap = await device.snapshot();
+      // With the stream on stdout, the summary must not be mixed into it.
+      const print = output === '-' ? (t: string) => console.error(t) : (t: string) => console.log(t);
+      const out = { ok: true, device: spec, output, ...r, digest: snap?.digest ?? null };
+      if (json) print(JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
+      else
+        print(
+          `saved ${s.formatBytes(r.totalBytes)} from ${spec} to ${output}: ${r.rounds} pre-copy round(s) ${s.formatBytes(r.precopyBytes)}, ` +
+            `stop-copy ${s.formatBytes(r.stopCopyBytes)}, ${s.formatBytes((r.totalBytes / r.elapsedMs) * 1000)}/s` +
+            (r.crc !== null ? `, crc32 ${r.crc.toString(16).padStart(8, '0')}` : ''),
+        );
+      return s.EXIT_CODES.ok;
+    } catch (e) {
+      return s.reportError('save', e, json);
+    } finally {
+      await device?.close();
+    }
+  },
+};
+export default save;

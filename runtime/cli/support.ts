@@ -1,0 +1,165 @@
+/**
+ * What the device commands (info, save, load, migrate) share: exit codes, turning errors into one line,
+ * sizes like `256MiB`, device options, and the progress line on stderr.
+ */
+import { isVfioError, type FailureKind } from '../errors.js';
+import type { ProgressEvent } from '../stream/progress.js';
+
+export const EXIT_CODES = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  cannotOpen: 3,
+  noMigration: 4,
+  refused: 5,
+  badStream: 6,
+  io: 7,
+  verification: 8,
+} as const;
+
+/** The exit-code table for --help texts. */
+export const EXIT_HELP = `exit codes:
+  0  success
+  1  the device or kernel failed a call (after recovery/reset; see the message)
+  2  bad usage: unknown option, personality or quirk, malformed value
+  3  the device cannot be opened: missing path, permission denied, not a VFIO device
+  4  the device does not support migration (or its flags are undefined)
+  5  refused by the uAPI rules in the device's current state (no syscall was made)
+  6  the input stream is truncated, foreign or damaged (load)
+  7  the input or output path cannot be read or written
+  8  verification failed: destination state differs from the source`;
+
+const BY_KIND: Record<FailureKind, number> = {
+  'not-found': EXIT_CODES.cannotOpen,
+  permission: EXIT_CODES.cannotOpen,
+  'not-vfio': EXIT_CODES.cannotOpen,
+  'no-migration': EXIT_CODES.noMigration,
+  refused: EXIT_CODES.refused,
+  kernel: EXIT_CODES.failure,
+  'bad-stream': EXIT_CODES.badStream,
+  io: EXIT_CODES.io,
+  verification: EXIT_CODES.verification,
+  usage: EXIT_CODES.usage,
+};
+
+/** Print one clear line (or a JSON object with --json) for an error; return the exit code. */
+export function reportError(command: string, e: unknown, json: boolean): number {
+  if (isVfioError(e)) {
+    if (json) console.log(JSON.stringify({ ok: false, ...e.toJSON() }));
+    else console.error(`vfio-uapi ${command}: ${e.message}`);
+    if (process.env.VFIO_UAPI_DEBUG) console.error(e.stack);
+    return BY_KIND[e.kind];
+  }
+  const err = e as Error & { code?: string };
+  const usage = err.code?.startsWith('ERR_PARSE_ARGS') || err instanceof UsageError;
+  if (json) console.log(JSON.stringify({ ok: false, error: err.message, kind: usage ? 'usage' : 'failure' }));
+  else console.error(`vfio-uapi ${command}: ${err.message}`);
+  if (process.env.VFIO_UAPI_DEBUG) console.error(err.stack);
+  return usage ? EXIT_CODES.usage : EXIT_CODES.failure;
+}
+
+export class UsageError extends Error {}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  kib: 1024,
+  m: 1e6,
+  mb: 1e6,
+  mib: 1 << 20,
+  g: 1e9,
+  gb: 1e9,
+  gib: 1 << 30,
+};
+
+/** `256MiB` → 268435456. */
+export function parseSize(text: string, what = 'size'): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined)
+    throw new UsageError(`${what} "${text}" is not a size (like 4096, 64KiB, 256MiB, 1GiB)`);
+  return Math.round(Number(m[1]) * unit);
+}
+
+export function parseCount(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${what} "${text}" is not a whole number`);
+  return n;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+/** Options every device command takes. */
+export const DEVICE_OPTIONS = {
+  json: { type: 'boolean' },
+  size: { type: 'string' },
+  seed: { type: 'string' },
+  mode: { type: 'string' },
+  guard: { type: 'string' },
+} as const;
+
+export const DEVICE_HELP = `device: a path or an emulated device
+  /dev/vfio/devices/vfioN        cdev + /dev/iommu (BIND_IOMMUFD, IOAS, ATTACH)
+  /dev/vfio/GROUP:DEVICE         legacy group/container, e.g. /dev/vfio/7:0000:01:00.0
+  emulated:PERSONALITY[+QUIRK…]  in-process emulator: mtty, hisi-acc, mlx5 (e.g. emulated:mtty+short-reads)
+common options:
+  --json            print one JSON object on stdout
+  --size SIZE       state size of emulated mlx5 devices (e.g. 64MiB)
+  --seed N          seed of the first emulated device's state (later ones get N+1, …)
+  --mode M          stepwise (one SET per arc, each verified; default) or direct (one SET, as QEMU)
+  --guard G         strict (refuse forbidden calls before the syscall; default) or audit (issue and record)`;
+
+export function sessionOptions(values: { mode?: string; guard?: string }) {
+  const mode = values.mode ?? 'stepwise';
+  const guard = values.guard ?? 'strict';
+  if (mode !== 'stepwise' && mode !== 'direct')
+    throw new UsageError(`--mode must be stepwise or direct, not "${mode}"`);
+  if (guard !== 'strict' && guard !== 'audit') throw new UsageError(`--guard must be strict or audit, not "${guard}"`);
+  return { mode, guard } as const;
+}
+
+export function emulatorOptions(values: { size?: string; seed?: string }) {
+  return {
+    ...(values.size ? { stateSize: parseSize(values.size, '--size') } : {}),
+    ...(values.seed ? { seed: parseCount(values.seed, '--seed') } : {}),
+  };
+}
+
+/**
+ * Progress on stderr. On a TTY: a bar redrawn in place. Otherwise: one plain line per second at most.
+ * `--quiet` or `--json` with a non-TTY stderr may turn it off entirely.
+ */
+export function progressPrinter(enabled: boolean): ((e: ProgressEvent) => void) | undefined {
+  if (!enabled) return undefined;
+  const tty = process.stderr.isTTY === true;
+  let lastLine = 0;
+  return (e) => {
+    const label =
+      e.phase === 'precopy' ? `pre-copy round ${e.round}` : e.phase === 'stopcopy' ? 'stop-copy' : 'resuming';
+    const of = e.estimate ? ` of ~${formatBytes(e.estimate)}` : '';
+    const text = `${label}: ${formatBytes(e.phaseBytes)}${of}  total ${formatBytes(e.totalBytes)}  ${formatBytes(e.rate)}/s`;
+    if (tty) {
+      const width = 24;
+      const frac = e.estimate ? Math.min(1, e.phaseBytes / e.estimate) : e.done ? 1 : 0;
+      const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+      process.stderr.write(`\r[${bar}] ${text}\x1b[K${e.done ? '\n' : ''}`);
+      return;
+    }
+    const now = Date.now();
+    if (!e.done && now - lastLine < 1000) return;
+    lastLine = now;
+    process.stderr.write(`${text}${e.done ? ' (done)' : ''}\n`);
+  };
+}
