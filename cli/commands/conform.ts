@@ -8,8 +8,9 @@ const conform: Command = {
 
   DEVICE               a path (/dev/vfio/devices/vfioN, /dev/vfio/GROUP:DEVICE) or emulated:PERSONALITY[+QUIRK…]
   --only RULE          judge only this rule, or every rule under this prefix (repeatable: --only stream --only precopy)
-  --known-failures F   rules the driver is known to break, one "RULE-ID  reason" per line (see
-                       runtime/conformance/known-failures/); they become XFAIL, and STALE when they pass
+  --known-failures F   rules the driver is known to break, one "RULE-ID  reason" per line; they become XFAIL,
+                       and STALE when they pass. \`auto\` picks the committed list for the personality or, through
+                       sysfs, the driver (runtime/conformance/known-failures/: mtty, hisi_acc, mlx5, emulated-*)
   --spec MODULE        judge by another spec module (e.g. examples/uapi-history/rfc-2022/index.ts); calls are
                        still encoded with the generated bindings, only the rules change
   --yes                required for a real device: it will be reset and put through every migration state
@@ -61,7 +62,9 @@ exit codes:
         const { loadSpec } = await import('../../generator/ir/load.js');
         spec = c.specDataFromIr(await loadSpec(values.spec, { docs: false }), values.spec);
       }
-      const known = values['known-failures'] ? c.loadKnownFailures(values['known-failures']) : null;
+      let knownPath = values['known-failures'] ?? null;
+      if (knownPath === 'auto') knownPath = c.knownFailuresPathForDevice(target);
+      const known = knownPath ? c.loadKnownFailures(knownPath) : null;
       const { openDevice } = await import('../../runtime/index.js');
       device = await openDevice(target, s.emulatorOptions(values));
       if (!json)

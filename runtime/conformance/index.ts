@@ -1,6 +1,12 @@
 /** The conformance suite: judge a device against the spec's rules, one result per rule. */
 export { runConformance, type ConformanceInput } from './suite.js';
 export { generatedSpecData, specDataFromIr, type SpecData, type SpecRule } from './spec-data.js';
-export { loadKnownFailures, parseKnownFailures, knownFailuresPathFor, type KnownFailures } from './known-failures.js';
+export {
+  loadKnownFailures,
+  parseKnownFailures,
+  knownFailuresPathFor,
+  knownFailuresPathForDevice,
+  type KnownFailures,
+} from './known-failures.js';
 export { exitCodeOf, type Report, type RuleResult, type Status, type Mismatch } from './verdict.js';
 export { formatHeader, formatResult, formatSummary } from './report-text.js';

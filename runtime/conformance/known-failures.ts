@@ -5,7 +5,8 @@
  *     # comment
  *     stream.enomsg   mtty answers read() == 0 at the temporary end of pre-copy data, never ENOMSG
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 
 export interface KnownFailures {
   /** Where the list came from. */
@@ -30,7 +31,44 @@ export function loadKnownFailures(path: string): KnownFailures {
   return parseKnownFailures(readFileSync(path, 'utf8'), path);
 }
 
-/** The committed list for a personality or driver name (`mtty`, `hisi-acc`, `mlx5`), if there is one. */
+/** The committed list by name: a driver (`mtty`, `hisi_acc`, `mlx5`) or a personality (`emulated-mtty`). */
 export function knownFailuresPathFor(name: string): string {
   return new URL(`./known-failures/${name}.txt`, import.meta.url).pathname;
+}
+
+/** Kernel driver names → list names. */
+const DRIVER_LISTS: Record<string, string> = {
+  mtty: 'mtty',
+  hisi_acc_vfio_pci: 'hisi_acc',
+  'hisi-acc-vfio-pci': 'hisi_acc',
+  mlx5_vfio_pci: 'mlx5',
+};
+
+/**
+ * The committed list that fits a device string: `emulated:P…` → the personality's list; a real device →
+ * its driver's list, found through sysfs (group form `/dev/vfio/G:NAME` or cdev `/dev/vfio/devices/vfioN`).
+ */
+export function knownFailuresPathForDevice(device: string): string | null {
+  const emulated = /^emulated:([^+]+)/.exec(device);
+  const candidates: string[] = [];
+  if (emulated) candidates.push(`emulated-${emulated[1]}`);
+  else {
+    const group = /^\/dev\/vfio\/[^/:]+:(.+)$/.exec(device);
+    const cdev = /^\/dev\/vfio\/devices\/(vfio\d+)$/.exec(device);
+    const links = group
+      ? [`/sys/bus/mdev/devices/${group[1]}/driver`, `/sys/bus/pci/devices/${group[1]}/driver`]
+      : cdev
+        ? [`/sys/class/vfio-dev/${cdev[1]}/device/driver`]
+        : [];
+    for (const link of links) {
+      try {
+        const name = DRIVER_LISTS[basename(readlinkSync(link))];
+        if (name) candidates.push(name);
+      } catch {
+        // not this bus
+      }
+    }
+  }
+  const found = candidates.map(knownFailuresPathFor).find((p) => existsSync(p));
+  return found ?? null;
 }

@@ -1,0 +1,46 @@
+/** The forbidden-request watchdog and the CLI's safety rules; no emulator in this process. */
+import { openSync, closeSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import { featureCallWithWatchdog } from '../../runtime/conformance/forbidden-call.js';
+import { knownFailuresPathForDevice, parseKnownFailures } from '../../runtime/conformance/index.js';
+
+const featureCall = () => {
+  const buf = Buffer.alloc(16);
+  buf.writeUInt32LE(16, 0);
+  buf.writeUInt32LE(0x20002, 4);
+  return buf;
+};
+
+it.each(['worker', 'child'] as const)('a %s issues the call and brings back the errno', async (where) => {
+  const fd = openSync('/dev/null', 'r');
+  try {
+    const out = await featureCallWithWatchdog(fd, featureCall(), 10_000, where);
+    expect(out).toMatchObject({ done: true, ret: -1, errno: 'ENOTTY' });
+  } finally {
+    closeSync(fd);
+  }
+});
+
+it('gives up on a call that does not answer in time, without waiting for it', async () => {
+  const fd = openSync('/dev/null', 'r');
+  try {
+    const t0 = Date.now();
+    expect(await featureCallWithWatchdog(fd, featureCall(), 1, 'child')).toEqual({ done: false });
+    expect(Date.now() - t0).toBeLessThan(5000);
+  } finally {
+    closeSync(fd);
+  }
+});
+
+it('refuses to touch a real device without --yes (exit 2)', async () => {
+  expect(await main(['conform', '/dev/vfio/devices/vfio0'])).toBe(2);
+});
+
+it('known-failure lists: entries with reasons, comments ignored, malformed lines named', () => {
+  const k = parseKnownFailures('# c\n\nstream.enomsg   reads end with 0\n', 'x.txt');
+  expect([...k.entries]).toEqual([['stream.enomsg', 'reads end with 0']]);
+  expect(() => parseKnownFailures('lonely\n', 'x.txt')).toThrow(/x.txt:1/);
+  expect(knownFailuresPathForDevice('emulated:mtty+short-reads')).toMatch(/emulated-mtty\.txt$/);
+  expect(knownFailuresPathForDevice('/nonexistent')).toBeNull();
+});
