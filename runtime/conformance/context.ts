@@ -131,6 +131,46 @@ export class CheckContext {
     return r;
   }
 
+  /** Write a whole stream in deliberately uneven chunks (the destination must not care how it is cut). */
+  writeStream(fd: number, data: Buffer): { ok: boolean; errno?: string; at: number } {
+    const sizes = [7, 4093, 65536];
+    let at = 0;
+    for (let i = 0; at < data.length; i++) {
+      const r = this.raw.write(fd, data.subarray(at, at + sizes[i % sizes.length]!));
+      if (!r.ok) {
+        if (r.errno === 'EINTR' || r.errno === 'EAGAIN') continue;
+        return { ok: false, errno: r.errno, at };
+      }
+      at += r.ret;
+    }
+    return { ok: true, at };
+  }
+
+  /**
+   * Like reach(), but a RESUMING device is also given `stream` (the source's own), so that leaving
+   * RESUMING loads valid data: drivers may refuse to load an empty stream (real mtty does, with EINVAL).
+   */
+  reachLoaded(state: string, stream: Buffer): Reached {
+    const r = this.reach(state);
+    if (state === 'RESUMING' && r.fd >= 0) {
+      const w = this.writeStream(r.fd, stream);
+      if (!w.ok)
+        throw new SetupFailure(`writing the source's own stream into RESUMING failed at byte ${w.at} with ${w.errno}`);
+    }
+    return r;
+  }
+
+  /** The source's stream when it can be had; an empty one (noted) when saving fails. */
+  sourceStreamOrEmpty(): Buffer {
+    try {
+      return this.saveStream();
+    } catch (e) {
+      if (!(e instanceof SetupFailure)) throw e;
+      this.note(`no source stream: ${e.message}`);
+      return Buffer.alloc(0);
+    }
+  }
+
   /**
    * Read a data fd until it reports an end: `EOF` (read() == 0), an errno name (ENOMSG…), or `limit`.
    * Returns the bytes read.

@@ -6,26 +6,10 @@ import type { Check } from './check.js';
 
 const probe = Buffer.alloc(16);
 
-/** Write a whole stream in deliberately uneven chunks (the destination must not care how it is cut). */
-export function writeStream(ctx: CheckContext, fd: number, data: Buffer): { ok: boolean; errno?: string; at: number } {
-  const sizes = [7, 4093, 65536];
-  let at = 0;
-  for (let i = 0; at < data.length; i++) {
-    const chunk = data.subarray(at, at + sizes[i % sizes.length]!);
-    const r = ctx.raw.write(fd, chunk);
-    if (!r.ok) {
-      if (r.errno === 'EINTR' || r.errno === 'EAGAIN') continue;
-      return { ok: false, errno: r.errno, at };
-    }
-    at += r.ret;
-  }
-  return { ok: true, at };
-}
-
 /** Put the source's stream into RESUMING; returns the resuming fd. */
 function resumeWith(ctx: CheckContext, stream: Buffer): number {
   const { fd } = ctx.reachWithFd('RESUMING');
-  const w = writeStream(ctx, fd, stream);
+  const w = ctx.writeStream(fd, stream);
   if (!w.ok) throw new SetupFailure(`writing the source's own stream failed at byte ${w.at} with ${w.errno}`);
   return fd;
 }
@@ -102,7 +86,7 @@ export const streamResume: Check = {
     const stream = ctx.saveStream();
     ctx.note(`the source stream is ${stream.length} bytes`);
     const { fd } = ctx.reachWithFd('RESUMING');
-    const w = writeStream(ctx, fd, stream);
+    const w = ctx.writeStream(fd, stream);
     ctx.expect(
       `writing the source's ${stream.length}-byte stream in uneven chunks`,
       'accepted',
@@ -118,7 +102,7 @@ export const streamResume: Check = {
     const corrupted = Buffer.from(stream);
     for (let i = 0; i < Math.min(16, corrupted.length); i++) corrupted[i]! ^= 0xff;
     const bad = ctx.reachWithFd('RESUMING').fd;
-    const wrote = writeStream(ctx, bad, corrupted);
+    const wrote = ctx.writeStream(bad, corrupted);
     const finish = wrote.ok ? ctx.raw.setState('STOP').result : null;
     const refused = !wrote.ok || (finish !== null && !finish.ok);
     ctx.expect(
@@ -142,18 +126,12 @@ export const errorReset: Check = {
     const fsm = ctx.spec.fsm;
     const failed: { from: string; to: string; path: readonly string[] }[] = [];
     // A corrupted stream makes RESUMING → STOP fail on every driver that validates.
-    let stream: Buffer = Buffer.alloc(0);
-    try {
-      stream = ctx.saveStream();
-    } catch (e) {
-      if (!(e instanceof SetupFailure)) throw e;
-      ctx.note(`no source stream to corrupt: ${e.message}`);
-    }
+    const stream = ctx.sourceStreamOrEmpty();
     if (stream.length) {
       const { fd } = ctx.reachWithFd('RESUMING');
       const bad = Buffer.from(stream);
       for (let i = 0; i < Math.min(16, bad.length); i++) bad[i]! ^= 0xff;
-      writeStream(ctx, fd, bad); // some drivers refuse the bytes already (mtty: EFAULT), others at STOP
+      ctx.writeStream(fd, bad); // some drivers refuse the bytes already (mtty: EFAULT), others at STOP
       const r = ctx.raw.setState('STOP');
       if (!r.result.ok) failed.push({ from: 'RESUMING', to: 'STOP', path: ['STOP'] });
       if (!failed.length) ctx.note('a corrupted stream was not refused at RESUMING → STOP (see stream.resume)');
@@ -164,7 +142,7 @@ export const errorReset: Check = {
       for (const to of ctx.states()) {
         const path = fsm.paths[ctx.caps]![from]![to];
         if (!path || !path.length) continue;
-        ctx.reach(from);
+        ctx.reachLoaded(from, stream);
         const r = ctx.raw.setState(to);
         if (!r.result.ok) judge(ctx, { from, to, path });
       }

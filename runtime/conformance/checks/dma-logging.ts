@@ -128,7 +128,15 @@ export const dmaLoggingChecks: Check[] = [
       if (!ctx.expectOutcome('START', 'success', start(ctx, GOOD, 'one range'))) return;
       const bitmap = Buffer.alloc(8);
       bitmap.writeBigUInt64LE(0xa5a5_0000_0000_a5a5n, 0);
-      if (ctx.expectOutcome('REPORT of 64 pages', 'success', report(ctx, 0n, 64n * PAGE, PAGE, bitmap, '64 pages'))) {
+      const r = report(ctx, 0n, 64n * PAGE, PAGE, bitmap, '64 pages');
+      // The core builds the user bitmap with iova_bitmap, which a kernel without CONFIG_IOMMUFD_DRIVER lacks.
+      if (!r.ok && r.errno === 'EOPNOTSUPP') {
+        stop(ctx);
+        ctx.skip(
+          'this kernel cannot fill report bitmaps (REPORT: EOPNOTSUPP; iova_bitmap needs CONFIG_IOMMUFD_DRIVER)',
+        );
+      }
+      if (ctx.expectOutcome('REPORT of 64 pages', 'success', r)) {
         const after = bitmap.readBigUInt64LE(0);
         ctx.expect(
           'bits the caller had set survive the report',

@@ -17,9 +17,14 @@ function stateValidity(rule: SpecRule, ctx: CheckContext): Check | null {
     run(c) {
       for (const state of c.states())
         for (const route of routesTo(c, state)) {
-          const fd = route.enter();
+          const { fd, kind } = route.enter();
           if (op.needsDataFd && fd < 0) {
             c.note(`not asked in ${state}: no data fd exists there`);
+            continue;
+          }
+          // Data-fd ioctls belong to the saving fd; a resuming fd may not implement ioctls at all (mtty: ENOTTY).
+          if (op.needsDataFd && kind !== 'saving') {
+            c.note(`not asked in ${state}: its data fd is a ${kind} fd`);
             continue;
           }
           const valid = rule.validIn === 'any' || (rule.validIn ?? []).includes(state);
@@ -83,7 +88,7 @@ function streamRead(rule: SpecRule): Check {
       for (const [state, want] of Object.entries(rule.perState ?? {})) {
         if (!c.states().includes(state)) continue;
         for (const route of routesTo(c, state)) {
-          const fd = route.enter();
+          const { fd } = route.enter();
           if (fd < 0) {
             c.fail(`a data fd in ${route.label}`, 'a saving fd', 'none was handed out');
             continue;

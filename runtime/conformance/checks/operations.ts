@@ -3,7 +3,7 @@
  * to issue each one raw. Generic checks use this to judge any rule about an operation it knows; a rule about
  * an operation missing here is reported as having no check.
  */
-import type { CheckContext } from '../context.js';
+import type { CheckContext, Reached } from '../context.js';
 import { GET, SET, type CallResult } from '../raw-device.js';
 
 export type OperationCall = (ctx: CheckContext, dataFd: number) => CallResult;
@@ -31,15 +31,15 @@ export function operation(ctx: CheckContext, op: string): { needsDataFd: boolean
  * Ways to be in a state with the data fd that belongs there: the spec's path from the initial state, and
  * for STOP_COPY on a PRE_COPY device also the saving session carried over from PRE_COPY.
  */
-export function routesTo(ctx: CheckContext, state: string): { label: string; enter(): number }[] {
-  const routes = [{ label: state, enter: () => ctx.reach(state).fd }];
+export function routesTo(ctx: CheckContext, state: string): { label: string; enter(): Reached }[] {
+  const routes = [{ label: state, enter: () => ctx.reach(state) }];
   if (state === 'STOP_COPY' && ctx.has('PRE_COPY'))
     routes.push({
       label: 'STOP_COPY (session from PRE_COPY)',
       enter: () => {
-        const { fd } = ctx.reachWithFd('PRE_COPY');
+        const reached = ctx.reachWithFd('PRE_COPY');
         for (const step of ctx.spec.fsm.paths[ctx.caps]!['PRE_COPY']!['STOP_COPY']!) ctx.raw.setState(step);
-        return fd;
+        return reached;
       },
     });
   return routes;

@@ -39,12 +39,13 @@ export const setFd: Check = {
   rule: 'mig.state.set.fd',
   run(ctx) {
     const states = ctx.states();
+    const stream = ctx.sourceStreamOrEmpty();
     for (const from of states)
       for (const to of states) {
         if (forbiddenPair(ctx, from, to)) continue;
         const path = ctx.spec.fsm.paths[ctx.caps]![from]![to];
         if (!path) continue;
-        ctx.reach(from);
+        ctx.reachLoaded(from, stream);
         const r = ctx.raw.setState(to);
         if (!ctx.expectOutcome(`SET ${from} → ${to}`, 'success', r.result)) {
           ctx.raw.reset();
