@@ -1,9 +1,14 @@
 import { parseArgs } from 'node:util';
+import { DEVICE_HELP, EXIT_HELP } from '../../runtime/cli/help-text.js';
 import type { Command } from '../main.js';
 
 const info: Command = {
   summary: 'open a device and show its info, features, migration capabilities and state',
-  usage: `vfio-uapi info DEVICE [--json] [--size SIZE] [--seed N]`,
+  usage: `vfio-uapi info DEVICE [--json] [--size SIZE] [--seed N]
+
+${DEVICE_HELP}
+
+${EXIT_HELP}`,
   async run(args) {
     const { openDevice } = await import('../../runtime/index.js');
     const s = await import('../../runtime/cli/support.js');

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEVICE_HELP, EXIT_HELP } from '../../runtime/cli/help-text.js';
 import type { Command } from '../main.js';
 
 const load: Command = {
@@ -12,7 +13,11 @@ options:
   --raw              the input is a bare stream without header and trailer
   --force            load even if the header names another device kind or other migration flags
   --final-state S    state to move to afterwards (default RUNNING)
-  --quiet            no progress on stderr`,
+  --quiet            no progress on stderr
+
+${DEVICE_HELP}
+
+${EXIT_HELP}`,
   async run(args) {
     const rt = await import('../../runtime/index.js');
     const s = await import('../../runtime/cli/support.js');

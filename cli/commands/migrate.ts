@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEVICE_HELP, EXIT_HELP } from '../../runtime/cli/help-text.js';
 import type { Command } from '../main.js';
 
 const migrate: Command = {
@@ -13,7 +14,11 @@ options:
   --no-precopy       skip pre-copy
   --max-rounds N     pre-copy round limit (default 8)
   --dirty-threshold SIZE  stop pre-copy once dirty data is at most this (default 1MiB)
-  --quiet            no progress on stderr`,
+  --quiet            no progress on stderr
+
+${DEVICE_HELP}
+
+${EXIT_HELP}`,
   async run(args) {
     const rt = await import('../../runtime/index.js');
     const s = await import('../../runtime/cli/support.js');

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEVICE_HELP, EXIT_HELP } from '../../runtime/cli/help-text.js';
 import type { Command } from '../main.js';
 
 const save: Command = {
@@ -12,7 +13,11 @@ options:
   --max-rounds N     pre-copy round limit (default 8)
   --dirty-threshold SIZE  stop pre-copy once dirty data is at most this (default 1MiB)
   --final-state S    state to leave the device in afterwards (default STOP; RUNNING resumes it)
-  --quiet            no progress on stderr`,
+  --quiet            no progress on stderr
+
+${DEVICE_HELP}
+
+${EXIT_HELP}`,
   async run(args) {
     const rt = await import('../../runtime/index.js');
     const s = await import('../../runtime/cli/support.js');

@@ -17,17 +17,7 @@ export const EXIT_CODES = {
   verification: 8,
 } as const;
 
-/** The exit-code table for --help texts. */
-export const EXIT_HELP = `exit codes:
-  0  success
-  1  the device or kernel failed a call (after recovery/reset; see the message)
-  2  bad usage: unknown option, personality or quirk, malformed value
-  3  the device cannot be opened: missing path, permission denied, not a VFIO device
-  4  the device does not support migration (or its flags are undefined)
-  5  refused by the uAPI rules in the device's current state (no syscall was made)
-  6  the input stream is truncated, foreign or damaged (load)
-  7  the input or output path cannot be read or written
-  8  verification failed: destination state differs from the source`;
+export { EXIT_HELP, DEVICE_HELP } from './help-text.js';
 
 const BY_KIND: Record<FailureKind, number> = {
   'not-found': EXIT_CODES.cannotOpen,
@@ -109,17 +99,6 @@ export const DEVICE_OPTIONS = {
   mode: { type: 'string' },
   guard: { type: 'string' },
 } as const;
-
-export const DEVICE_HELP = `device: a path or an emulated device
-  /dev/vfio/devices/vfioN        cdev + /dev/iommu (BIND_IOMMUFD, IOAS, ATTACH)
-  /dev/vfio/GROUP:DEVICE         legacy group/container, e.g. /dev/vfio/7:0000:01:00.0
-  emulated:PERSONALITY[+QUIRK…]  in-process emulator: mtty, hisi-acc, mlx5 (e.g. emulated:mtty+short-reads)
-common options:
-  --json            print one JSON object on stdout
-  --size SIZE       state size of emulated mlx5 devices (e.g. 64MiB)
-  --seed N          seed of the first emulated device's state (later ones get N+1, …)
-  --mode M          stepwise (one SET per arc, each verified; default) or direct (one SET, as QEMU)
-  --guard G         strict (refuse forbidden calls before the syscall; default) or audit (issue and record)`;
 
 export function sessionOptions(values: { mode?: string; guard?: string }) {
   const mode = values.mode ?? 'stepwise';

@@ -63,10 +63,12 @@ function badStream(message: string, hint?: string): VfioError {
 
 /** Check the fixed 40 bytes; returns the identity length still to read. */
 export function checkHeaderFixed(fixed: Buffer): { identityLength: number } {
+  // Magic first: a short foreign file is foreign, not "truncated".
+  const seen = Math.min(8, fixed.length);
+  if (seen === 0 || fixed.toString('latin1', 0, seen) !== MAGIC.slice(0, seen))
+    throw badStream('the input is not a vfio-uapi state file (bad magic)', 'use --raw to load a bare migration stream');
   if (fixed.length < HEADER_FIXED)
     throw badStream(`the input is truncated: ${fixed.length} bytes, shorter than a header`);
-  if (fixed.toString('latin1', 0, 8) !== MAGIC)
-    throw badStream('the input is not a vfio-uapi state file (bad magic)', 'use --raw to load a bare migration stream');
   const version = fixed.readUInt16LE(8);
   if (version !== FORMAT_VERSION)
     throw badStream(`the input has format version ${version}; this tool reads version ${FORMAT_VERSION}`);

@@ -5,7 +5,9 @@ import { ioctlsIssued, MigrationSession, openDevices, VfioError, type Device } f
 let mlx5: Device;
 let hisi: Device;
 beforeAll(async () => {
-  [mlx5, hisi] = await openDevices(['emulated:mlx5', 'emulated:hisi-acc'], { stateSize: 1 << 20 });
+  const d = await openDevices(['emulated:mlx5', 'emulated:hisi-acc'], { stateSize: 1 << 20 });
+  mlx5 = d[0]!;
+  hisi = d[1]!;
 });
 afterAll(async () => {
   await mlx5.close();
