@@ -25,7 +25,7 @@ it.each([
   ],
 ] as const)('%s input is refused', async (name, damage, message) => {
   writeFileSync(tmp.file(`${name}.vfio`), damage(readFileSync(tmp.file('good.vfio'))));
-  const e = await loadDevice(d[1]!, tmp.file(`${name}.vfio`)).catch((x: unknown) => x as VfioError);
+  const e = (await loadDevice(d[1]!, tmp.file(`${name}.vfio`)).catch((x: unknown) => x)) as VfioError;
   expect(e).toBeInstanceOf(VfioError);
   expect(e.kind).toBe('bad-stream');
   expect(e.message).toMatch(message);
