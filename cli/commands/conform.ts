@@ -32,7 +32,7 @@ exit codes:
   async run(args) {
     const s = await import('../../runtime/cli/support.js');
     const json = args.includes('--json');
-    let device: { close(): Promise<void>; fd: number; id: { spec: string } } | null = null;
+    let device: import('../../runtime/device/device.js').Device | null = null;
     try {
       const { values, positionals } = parseArgs({
         args,
@@ -76,6 +76,14 @@ exit codes:
         device: target,
         spec,
         only: values.only,
+        access: device.emulator
+          ? {
+              container: device.emulator.handle.containerPath,
+              iommufd: device.emulator.handle.iommufdPath,
+              group: device.emulator.device.groupPath,
+              cdev: device.emulator.device.cdevPath,
+            }
+          : undefined,
         knownFailures: known,
         options: {
           emulated,

@@ -10,3 +10,4 @@ export {
 } from './known-failures.js';
 export { exitCodeOf, type Report, type RuleResult, type Status, type Mismatch } from './verdict.js';
 export { formatHeader, formatResult, formatSummary } from './report-text.js';
+export type { AccessPaths } from './checks/access-paths.js';

@@ -5,6 +5,7 @@
 import { VfioMigrationFlags } from '../../generated/constants.js';
 import { CheckContext, SetupFailure, type DeviceFacts, type SuiteOptions } from './context.js';
 import { checkFor } from './checks/index.js';
+import type { AccessPaths } from './checks/access-paths.js';
 import { structArgszRule } from './checks/struct-argsz.js';
 import type { KnownFailures } from './known-failures.js';
 import { GET, PROBE, SET, RawDevice } from './raw-device.js';
@@ -19,6 +20,8 @@ export interface ConformanceInput {
   only?: string[];
   knownFailures?: KnownFailures | null;
   options?: Partial<SuiteOptions>;
+  /** The device's access nodes, for the access-path rules (fresh opens next to the device under test). */
+  access?: AccessPaths;
   /** Called after each rule, for progress output. */
   onResult?: (r: RuleResult) => void;
 }
@@ -64,7 +67,7 @@ export async function runConformance(input: ConformanceInput): Promise<Report> {
     const t0 = performance.now();
     const logStart = raw.log.length;
     const ctx = new CheckContext(raw, input.spec, rule, facts, options);
-    const check = checkFor(rule, ctx);
+    const check = checkFor(rule, ctx, input.access);
     let outcome: 'pass' | 'fail' | 'skip' | 'no-check' = 'no-check';
     let why: string | undefined = check ? undefined : 'no check for this rule yet';
     if (check) {

@@ -25,6 +25,14 @@ export async function conform(
     only: opts.only,
     knownFailures: opts.knownFailuresOf ? loadKnownFailures(knownFailuresPathFor(opts.knownFailuresOf)) : null,
     options: { emulated: true },
+    access: device.emulator
+      ? {
+          container: device.emulator.handle.containerPath,
+          iommufd: device.emulator.handle.iommufdPath,
+          group: device.emulator.device.groupPath,
+          cdev: device.emulator.device.cdevPath,
+        }
+      : undefined,
   });
 }
 

@@ -4,7 +4,7 @@
  */
 import type { CheckContext } from '../context.js';
 import type { SpecRule } from '../spec-data.js';
-import { accessPathCheck } from './access-paths.js';
+import { accessPathCheck, type AccessPaths } from './access-paths.js';
 import type { Check } from './check.js';
 import { errorReset, fdDirection, fdEnded, fdStream, resetRunning, streamResume } from './data-fd.js';
 import { dmaLoggingChecks } from './dma-logging.js';
@@ -45,6 +45,6 @@ const BY_ID = new Map<string, Check>(
   ].map((c) => [c.rule, c]),
 );
 
-export function checkFor(rule: SpecRule, ctx: CheckContext): Check | null {
-  return BY_ID.get(rule.id) ?? featureHeaderCheck(rule) ?? accessPathCheck(rule) ?? genericCheck(rule, ctx);
+export function checkFor(rule: SpecRule, ctx: CheckContext, access?: AccessPaths): Check | null {
+  return BY_ID.get(rule.id) ?? featureHeaderCheck(rule) ?? accessPathCheck(rule, access) ?? genericCheck(rule, ctx);
 }
