@@ -87,7 +87,7 @@ const CONDITIONS: Record<string, Condition> = {
   'feature.needs': {
     apply: (c, ctx) => {
       const name = lackingFeature(ctx);
-      return name ? { ...withFeature(ctx, c, name), argsz: Math.max(c.argsz, 8) } : null;
+      return name ? withFeature(ctx, c, name) : null;
     },
     holds: (c, ctx) => c.feature !== null && c.feature === lackingFeature(ctx),
     errno: (c, ctx) => featureOf(ctx, c)!.missing,
@@ -191,9 +191,12 @@ export function featureHeaderCheck(rule: SpecRule): Check | null {
         .sort((a, b) => a.order! - b.order!);
       for (const other of later) {
         const otherCond = CONDITIONS[other.id]!;
-        const first = cond.apply(baseCall(ctx), ctx);
-        const both = first && otherCond.apply(first, ctx);
-        if (!both || !cond.holds(both, ctx) || !otherCond.holds(both, ctx)) continue;
+        // Either condition may undo the other (both pick a feature, say): try both orders.
+        const meetsBoth = (c: CallShape | null) => !!c && cond.holds(c, ctx) && otherCond.holds(c, ctx);
+        const viaThis = cond.apply(baseCall(ctx), ctx);
+        const viaOther = otherCond.apply(baseCall(ctx), ctx);
+        const both = [viaThis && otherCond.apply(viaThis, ctx), viaOther && cond.apply(viaOther, ctx)].find(meetsBoth);
+        if (!both) continue;
         const wantFirst = expectedErrno(rule, cond, both, ctx);
         if (wantFirst === expectedErrno(other, otherCond, both, ctx)) continue;
         ctx.expect(`${rule.id} is checked before ${other.id}: ${describe(both)}`, wantFirst, send(ctx, both));
