@@ -38,7 +38,7 @@ export function formatSummary(report: Report): string {
     `${s.skip} skipped`,
     s.noCheck && `${s.noCheck} without a check`,
   ].filter(Boolean);
-  return `${s.total} rules: ${parts.join(', ')} — ${(report.ms / 1000).toFixed(1)} s`;
+  return `${s.total} rule${s.total === 1 ? '' : 's'}: ${parts.join(', ')} — ${(report.ms / 1000).toFixed(1)} s`;
 }
 
 export function formatHeader(report: Report): string {

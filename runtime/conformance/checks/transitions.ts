@@ -100,7 +100,12 @@ export const setForbidden: Check = {
       buf.writeUInt32LE(ctx.spec.states[f.to]!, 8);
       buf.writeInt32LE(-1, 12);
       const where = ctx.options.emulated ? 'worker' : 'child';
+      const t0 = performance.now();
       const out = await featureCallWithWatchdog(ctx.raw.fd, buf, ctx.options.forbiddenTimeoutMs, where);
+      if (out.done)
+        ctx.note(
+          `${f.from} → ${f.to} answered ${out.errno ?? out.ret} after ${Math.round(performance.now() - t0)} ms (from a ${where})`,
+        );
       ctx.raw.log.push(
         `SET MIG_DEVICE_STATE ${f.to} from ${f.from} (in a ${where}) → ${out.done ? (out.errno ?? out.ret) : 'no answer'}`,
       );
