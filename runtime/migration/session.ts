@@ -17,12 +17,13 @@ import {
 } from '../../generated/codecs.js';
 import { VFIO_PRECOPY_INFO_REINIT, type StateName } from '../../generated/constants.js';
 import { arcFor, type CapsKey, type FdEffect } from '../../generated/fsm.js';
-import { checkRequest, isAllowed } from '../../generated/validators.js';
+import { checkRequest, isAllowed, type GuardResult } from '../../generated/validators.js';
 import type { Device } from '../device/device.js';
 import { featureLabel } from '../device/feature-call.js';
-import { vfio } from '../device/ioctls.js';
+import { countedIoctl, vfio } from '../device/ioctls.js';
 import { VfioError } from '../errors.js';
-import { addressOf, close, errnoName } from '../sys/index.js';
+import { IOCTLS } from '../../generated/constants.js';
+import { addressOf, close, errnoName, lastErrno } from '../sys/index.js';
 import { emptyReport, type AuditRecord, type SessionReport } from './report.js';
 
 export type SessionMode = 'stepwise' | 'direct';
@@ -47,6 +48,7 @@ export interface PrecopyInfo {
 
 const ENOTTY = 25;
 const PRECOPY_OP = 'VFIO_MIG_GET_PRECOPY_INFO';
+const PRECOPY_REQUEST = IOCTLS.VFIO_MIG_GET_PRECOPY_INFO.generic;
 
 export class MigrationSession {
   private current: StateName;
@@ -63,6 +65,8 @@ export class MigrationSession {
   private readonly piRequest: VfioPrecopyInfo = { argsz: 24, flags: 0, initial_bytes: 0n, dirty_bytes: 0n };
   private auditSeen = new Map<string, AuditRecord & { count: number }>();
   private dmaLogging = false;
+  private precopyGuardState: StateName | null = null;
+  private precopyGuard: GuardResult = { allowed: true };
 
   private constructor(
     readonly device: Device | null,
@@ -315,7 +319,12 @@ export class MigrationSession {
    * or there is no data fd. The hot path: one reused buffer, generated encode/decode, one ioctl.
    */
   queryPrecopyInfo(): PrecopyInfo | number {
-    const guard = isAllowed(PRECOPY_OP, 'migration_data', this.current);
+    // The generated guard, evaluated once per state (states change rarely; this call may be hot).
+    if (this.precopyGuardState !== this.current) {
+      this.precopyGuard = isAllowed(PRECOPY_OP, 'migration_data', this.current);
+      this.precopyGuardState = this.current;
+    }
+    const guard = this.precopyGuard;
     if (!guard.allowed && this.guard === 'strict') {
       this.noteRefused(PRECOPY_OP, guard.rule, guard.message);
       return -1;
