@@ -197,7 +197,10 @@ export const migCapsPreCopyBase = rule('mig.caps.pre_copy_base', {
 
 // ---- Pre-copy information ----
 
-/** The precopy-info ioctl answers only while pre-copying. */
+/**
+ * The precopy-info ioctl, issued on the saving data fd, answers only while pre-copying. (On a resuming
+ * fd drivers refuse it too: real mtty on 6.12 answers ENOTTY there, the 7.1 core helper EINVAL.)
+ */
 export const precopyValidStates = rule('precopy.valid_states', {
   since: '6.2',
   kind: 'state-validity',
