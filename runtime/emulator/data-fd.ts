@@ -31,6 +31,9 @@ function isCurrent(device: DeviceModel, session: DataSession): boolean {
 }
 
 export function dataFdIoctl(call: IoctlCall, { device, session }: DataFdTag): Answer {
+  // Drivers give their resuming file no ioctl op at all (mtty, mlx5, hisi_acc), so the VFS answers ENOTTY to
+  // any request there, in any state, before a driver could look at it (real mtty on 6.12 did).
+  if (session.kind === 'resuming') return fail(Errno.ENOTTY);
   if (call.request !== VFIO_MIG_GET_PRECOPY_INFO) return fail(Errno.ENOTTY); // precopy.args.cmd
   if (device.quirks.has('no-precopy-info')) return fail(Errno.ENOTTY);
   if (!isCurrent(device, session)) return fail(Errno.ENODEV); // mig.fd.ended
@@ -39,7 +42,6 @@ export function dataFdIoctl(call: IoctlCall, { device, session }: DataFdTag): An
   const guard = isAllowed('VFIO_MIG_GET_PRECOPY_INFO', 'migration_data', device.state);
   const allowedAnyway = device.quirks.has('precopy-info-in-stop-copy') && device.state === 'STOP_COPY';
   if (!guard.allowed && !allowedAnyway) return fail(errnoNumber(guard.errno)); // precopy.valid_states
-  if (session.kind !== 'saving') return fail(Errno.EINVAL);
   const consumed = session.consumed();
   const reinit = session.behaviour.onPrecopyQuery(device.state, device.precopyV2, consumed);
   const counts = session.stream.precopyCounts(consumed);

@@ -1,7 +1,14 @@
 /**
  * DMA dirty-page logging (features 6, 7, 8), after the checks the vfio core makes on the arguments
- * (rules dma_logging.*). The 'bitmap' flavour logs pages the running device writes; 'stub' (mtty) accepts
- * the calls and never logs anything.
+ * (rules dma_logging.*). The 'bitmap' flavour (mlx5) logs pages the running device writes and refuses a second
+ * START with EBUSY. The 'stub' flavour (mtty) is like mtty's log ops, which keep no state and answer 0: a
+ * second START is accepted and REPORT sets no bit.
+ *
+ * REPORT on a stub device succeeds. On real mtty the answer depends on the kernel, not the driver: the core
+ * fills the caller's bitmap through iova_bitmap, which only exists with CONFIG_IOMMUFD_DRIVER; without it
+ * (Debian's 6.12) REPORT answers EOPNOTSUPP before mtty is asked. The emulator stands for a kernel with iommufd
+ * (it offers the cdev + iommufd path, and the x86 IOMMU drivers select IOMMUFD_DRIVER there), so REPORT
+ * reaches mtty's stub, which reports nothing.
  */
 import { Errno } from '../sys/errno.js';
 import { AnswerErrno } from './seccomp/handler.js';
@@ -44,7 +51,7 @@ export class DmaLog {
     sorted.sort((a, b) => (a.iova < b.iova ? -1 : a.iova > b.iova ? 1 : 0));
     for (let i = 1; i < sorted.length; i++)
       if (sorted[i]!.iova < sorted[i - 1]!.iova + sorted[i - 1]!.length) throw new AnswerErrno(Errno.EINVAL); // overlap
-    if (this.active) throw new AnswerErrno(Errno.EBUSY); // dma_logging.start.once
+    if (this.active && this.flavour === 'bitmap') throw new AnswerErrno(Errno.EBUSY); // dma_logging.start.once
     this.active = true;
     this.pageSize = pageSize < 4096n ? 4096n : pageSize;
     this.ranges = sorted;
@@ -78,6 +85,7 @@ export class DmaLog {
   report(iova: bigint, length: bigint, pageSize: bigint): bigint[] {
     if (pageSize < 4096n || !isPowerOfTwo(pageSize)) throw new AnswerErrno(Errno.EINVAL); // report.page_size
     if (iova + length > U64_END - 1n) throw new AnswerErrno(Errno.EOVERFLOW); // report.overflow
+    if (this.flavour === 'stub') return []; // mtty's read_and_clear: always 0, no bit set
     if (!this.active || length === 0n) throw new AnswerErrno(Errno.EINVAL);
     const bits = new Set<bigint>();
     for (const addr of [...this.dirty]) {

@@ -190,7 +190,7 @@ describe('mtty migration', () => {
     expect(resume.dataFd).toBeGreaterThanOrEqual(1000);
     expect(readOnce(resume.dataFd).ret).toBe('EBADF');
     expect(result(pread(resume.dataFd, Buffer.alloc(1), 1, 0))).toBe('ESPIPE');
-    expect(precopyInfo(resume.dataFd).ret).toBe('EINVAL');
+    expect(precopyInfo(resume.dataFd).ret).toBe('ENOTTY'); // a resuming file has no ioctl op
     expect(writeAll(resume.dataFd, stream, 10)).toBe(0);
     expect(writeAll(resume.dataFd, Buffer.alloc(1))).toBe('ENOMEM');
     expect(setState(destination, State.RUNNING)).toMatchObject({ ret: 0, dataFd: -1 });
@@ -224,7 +224,20 @@ describe('mtty migration', () => {
     closeSync(r.dataFd);
   });
 
-  it('mtty DMA logging is a stub: calls succeed, nothing is logged', () => {
+  it('RESUMING → STOP with an empty or partial stream is EINVAL and stays in RESUMING, like mtty_load_state', () => {
+    for (const sent of [Buffer.alloc(0), (globalThis as { stream?: Buffer }).stream!.subarray(0, 24)]) {
+      expect(setState(destination, State.STOP).ret).toBe(0);
+      const r = setState(destination, State.RESUMING);
+      expect(writeAll(r.dataFd, sent)).toBe(0);
+      expect(setState(destination, State.STOP).ret).toBe('EINVAL');
+      expect(getState(destination).state).toBe(State.RESUMING);
+      expect(precopyInfo(r.dataFd).ret).toBe('ENOTTY');
+      expect(rawIoctl(destination, VFIO_DEVICE_RESET, 0)).toBe(0);
+      closeSync(r.dataFd);
+    }
+  });
+
+  it('mtty DMA logging is a stateless stub: a second START is accepted, REPORT sets no bit', () => {
     const ranges = Buffer.alloc(16);
     ranges.writeBigUInt64LE(0n, 0);
     ranges.writeBigUInt64LE(1n << 20n, 8);
@@ -233,6 +246,7 @@ describe('mtty migration', () => {
     control.writeUInt32LE(1, 8);
     control.writeBigUInt64LE(koffi.address(ranges) as bigint, 16);
     expect(feature(source, 'VFIO_DEVICE_FEATURE_DMA_LOGGING_START', 'SET', control).ret).toBe(0);
+    expect(feature(source, 'VFIO_DEVICE_FEATURE_DMA_LOGGING_START', 'SET', control).ret).toBe(0); // mlx5: EBUSY
     const bitmap = Buffer.alloc(32);
     const report = Buffer.alloc(32);
     report.writeBigUInt64LE(1n << 20n, 8);

@@ -2,7 +2,8 @@
  * After the kernel's mtty sample (a virtual serial card, 2 ports here, like the `mtty-2` type): STOP_COPY, P2P
  * and PRE_COPY. Pre-copy offers only the 24-byte header; STOP_COPY adds 36 bytes per port. Reads at the end
  * answer 0, never ENOMSG. Each port's UART registers are BAR `port` and can be read and written with
- * pread/pwrite on a group-obtained device fd; they travel with the migration stream.
+ * pread/pwrite on a group-obtained device fd; they travel with the migration stream. Leaving RESUMING needs the
+ * whole stream. DMA logging is mtty's stateless stub (see dma-logging.ts for what REPORT answers and why).
  */
 import { VfioDeviceFlags, VfioMigrationFlags, VfioRegionInfoFlags } from '../../../generated/constants.js';
 import { bytesSegment, type OutgoingStream } from '../data-session.js';
@@ -54,17 +55,15 @@ export function createMtty(seed: number, nrPorts = 2): PersonalityModel {
         return undefined;
       },
       finish() {
-        // The real driver refuses to leave RESUMING after a bad stream (the device stays there until reset).
-        if (failed || (length !== 0 && length !== MTTY_HEADER_BYTES && length !== total))
-          return { errno: 'EINVAL', stayInResuming: true };
-        if (length === total) {
-          const all = Buffer.concat(received);
-          ports = ports.map((_, i) =>
-            Buffer.from(
-              all.subarray(MTTY_HEADER_BYTES + i * MTTY_PORT_BYTES, MTTY_HEADER_BYTES + (i + 1) * MTTY_PORT_BYTES),
-            ),
-          );
-        }
+        // mtty_load_state wants the whole stream: anything shorter, an empty one included, is EINVAL, and the
+        // device stays in RESUMING (mtty only moves its state after a step succeeds) until reset.
+        if (failed || length < total) return { errno: 'EINVAL', stayInResuming: true };
+        const all = Buffer.concat(received);
+        ports = ports.map((_, i) =>
+          Buffer.from(
+            all.subarray(MTTY_HEADER_BYTES + i * MTTY_PORT_BYTES, MTTY_HEADER_BYTES + (i + 1) * MTTY_PORT_BYTES),
+          ),
+        );
         return undefined;
       },
     };
