@@ -9,7 +9,7 @@ import { groupDeviceName, nodePaths } from './nodes.js';
 import { startSupervisor } from './seccomp/supervisor.js';
 
 export * from './api.js';
-export { QUIRK_BREAKS } from './quirks.js';
+export { QUIRK_BREAKS, type QuirkEffect } from './quirks.js';
 
 export async function startEmulator({ devices }: { devices: EmulatedDeviceOptions[] }): Promise<EmulatorHandle> {
   const handlerOptions: EmulatorHandlerOptions = { devices };
