@@ -8,7 +8,7 @@ const load: Command = {
 
 INPUT: a file written by \`vfio-uapi save\`, - for stdin, or fd:N for an inherited descriptor.
 The header is checked before the device is touched (foreign or truncated files are refused), the
-CRC-32 and trailer before the device leaves RESUMING.
+checksum and trailer before the device leaves RESUMING.
 options:
   --raw              the input is a bare stream without header and trailer
   --force            load even if the header names another device kind or other migration flags

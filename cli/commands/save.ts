@@ -70,7 +70,7 @@ ${EXIT_HELP}`,
         print(
           `saved ${s.formatBytes(r.totalBytes)} from ${spec} to ${output}: ${r.rounds} pre-copy round(s) ${s.formatBytes(r.precopyBytes)}, ` +
             `stop-copy ${s.formatBytes(r.stopCopyBytes)}, ${s.formatBytes((r.totalBytes / r.elapsedMs) * 1000)}/s` +
-            (r.crc !== null ? `, crc32 ${r.crc.toString(16).padStart(8, '0')}` : ''),
+            (r.checksum !== null ? `, checksum ${r.checksum}` : ''),
         );
       return s.EXIT_CODES.ok;
     } catch (e) {

@@ -1,10 +1,10 @@
 /** Save to and load from an endpoint (file, pipe, stdio, fd), adding or checking the header and trailer. */
-import { crc32 } from 'node:zlib';
 import type { Device } from '../device/device.js';
 import type { MigrationSession } from '../migration/session.js';
 import type { Endpoint } from './endpoints.js';
 import { writeAll, type ReadCounters } from './fd-io.js';
-import { encodeHeader, encodeTrailer, UAPI_VERSION } from './format.js';
+import { StreamChecksum } from './checksum.js';
+import { checksumHex, encodeHeader, encodeTrailer, UAPI_VERSION } from './format.js';
 import { saveStream, type ChunkSink, type SaveResult, type SaveStreamOptions } from './save.js';
 
 export interface SaveToOptions extends SaveStreamOptions {
@@ -13,23 +13,31 @@ export interface SaveToOptions extends SaveStreamOptions {
 }
 
 export interface SaveToResult extends SaveResult {
-  /** CRC-32 of the stream (null with raw). */
-  crc: number | null;
+  /** The trailer's checksum of the stream, 16 hex digits (null with raw). */
+  checksum: string | null;
   /** Bytes written to the endpoint, header and trailer included. */
   fileBytes: number;
 }
 
-/** A sink writing to an fd, keeping a running CRC-32 (skipped for raw output, which has no trailer). */
+/**
+ * A sink writing to an fd, keeping the running checksum (none for raw output, which has no trailer). It
+ * offers the checksum's buffer to read into, so the bytes are summed where they land.
+ */
 export class FdSink implements ChunkSink {
-  crc = 0;
   bytes = 0;
   readonly io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
+  readonly checksum: StreamChecksum | null;
   constructor(
     readonly fd: number,
-    private readonly checksum: boolean,
-  ) {}
+    withChecksum: boolean,
+  ) {
+    this.checksum = withChecksum ? new StreamChecksum() : null;
+  }
+  get buffer(): Buffer | undefined {
+    return this.checksum?.buffer;
+  }
   write(buf: Buffer, length: number): void {
-    if (this.checksum) this.crc = crc32(length === buf.length ? buf : buf.subarray(0, length), this.crc);
+    this.checksum?.update(length, buf);
     writeAll(this.fd, buf, length, this.io);
     this.bytes += length;
   }
@@ -67,9 +75,9 @@ export async function saveToEndpoint(
   const result = await saveStream(session, sink, opts);
   fileBytes += sink.bytes;
   if (!opts.raw) {
-    const trailer = encodeTrailer(sink.bytes, sink.crc);
+    const trailer = encodeTrailer(sink.bytes, sink.checksum!.digest());
     writeAll(out.fd, trailer, trailer.length, sink.io);
     fileBytes += trailer.length;
   }
-  return { ...result, crc: opts.raw ? null : sink.crc >>> 0, fileBytes };
+  return { ...result, checksum: sink.checksum ? checksumHex(sink.checksum.digest()) : null, fileBytes };
 }

@@ -1,17 +1,18 @@
 /**
  * Load: write a saved stream into a device in RESUMING, then move it on (RUNNING by default). The stream's
- * header is checked before the device is touched; the CRC and trailer are checked before the device leaves
+ * header is checked before the device is touched; the checksum and trailer are checked before the device leaves
  * RESUMING, so a damaged stream never gets to run.
  */
-import { crc32 } from 'node:zlib';
 import type { StateName } from '../../generated/constants.js';
 import type { Device } from '../device/device.js';
 import { VfioError } from '../errors.js';
 import type { MigrationSession } from '../migration/session.js';
 import type { Endpoint } from './endpoints.js';
 import { FdIoError, readFully, readSome, READ_NOTHING_NOW, writeAll, type ReadCounters } from './fd-io.js';
+import { StreamChecksum } from './checksum.js';
 import {
   checkHeaderFixed,
+  checksumHex,
   decodeHeader,
   decodeTrailer,
   HEADER_FIXED,
@@ -35,7 +36,8 @@ export interface LoadOptions {
 export interface LoadResult {
   header: StreamHeader | null;
   streamBytes: number;
-  crc: number | null;
+  /** The checksum the trailer carried and the stream matched, 16 hex digits (null with raw). */
+  checksum: string | null;
   elapsedMs: number;
   io: ReadCounters;
 }
@@ -109,10 +111,11 @@ export async function loadStream(
   const meter = new ProgressMeter(opts.onProgress);
   // Room for one chunk plus the trailer-sized tail we hold back until we know it is not the trailer.
   const hold = opts.raw ? 0 : TRAILER_SIZE;
-  const buf = Buffer.allocUnsafe(CHUNK + hold);
+  // Read into the checksum's own buffer (it has room for CHUNK + hold): summed where the bytes land.
+  const checksum = opts.raw ? null : new StreamChecksum();
+  const buf = checksum ? checksum.buffer : Buffer.allocUnsafe(CHUNK);
   let held = 0;
   let body = 0;
-  let crc = 0;
 
   session.moveTo('RESUMING');
   try {
@@ -129,7 +132,7 @@ export async function loadStream(
       const have = held + n;
       const out = have - hold;
       if (out > 0) {
-        if (hold) crc = crc32(buf.subarray(0, out), crc);
+        checksum?.update(out);
         try {
           writeAll(session.dataFd, buf, out, io);
         } catch (e) {
@@ -147,16 +150,17 @@ export async function loadStream(
       if (!trailer) throw bad(`${source.name} is truncated: the stream ends without a trailer`);
       if (trailer.streamBytes !== body)
         throw bad(`${source.name} is truncated: the trailer promises ${trailer.streamBytes} bytes, ${body} arrived`);
-      if (trailer.crc !== crc >>> 0)
+      const sum = checksum!.digest();
+      if (trailer.checksum !== sum)
         throw bad(
-          `${source.name} is damaged: CRC-32 mismatch (file 0x${trailer.crc.toString(16)}, stream 0x${(crc >>> 0).toString(16)})`,
+          `${source.name} is damaged: checksum mismatch (trailer ${checksumHex(trailer.checksum)}, stream ${checksumHex(sum)})`,
         );
     }
     session.moveTo(opts.finalState ?? 'RUNNING');
     return {
       header: checked?.header ?? null,
       streamBytes: body,
-      crc: opts.raw ? null : crc >>> 0,
+      checksum: checksum ? checksumHex(checksum.digest()) : null,
       elapsedMs: meter.elapsedMs(),
       io,
     };

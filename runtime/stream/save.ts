@@ -16,6 +16,8 @@ export const CHUNK = 1 << 20;
 /** Where saved bytes go. `write` must take all `length` bytes of `buf` (from 0) or throw. */
 export interface ChunkSink {
   write(buf: Buffer, length: number): void;
+  /** A buffer (at least CHUNK) the sink would like the data read into, e.g. where its checksum reads. */
+  readonly buffer?: Buffer;
 }
 
 export interface SaveStreamOptions {
@@ -58,7 +60,7 @@ export async function saveStream(
   const device = session.device;
   if (!device) throw new VfioError('saving needs a device', { kind: 'usage', op: 'save', fdKind: 'device' });
   const caps = device.requireMigration();
-  const buf = opts.buffer ?? Buffer.allocUnsafe(CHUNK);
+  const buf = opts.buffer ?? sink.buffer ?? Buffer.allocUnsafe(CHUNK);
   const io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
   const meter = new ProgressMeter(opts.onProgress);
   const policy = new PrecopyPolicy(opts.policy);

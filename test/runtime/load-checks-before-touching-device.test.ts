@@ -21,7 +21,16 @@ it.each([
   [
     'one flipped byte',
     (b: Buffer) => Buffer.concat([b.subarray(0, 60), Buffer.from([b[60]! ^ 0xff]), b.subarray(61)]),
-    /CRC-32 mismatch/,
+    /checksum mismatch/,
+  ],
+  [
+    'format version 1 (CRC-32 trailer)',
+    (b: Buffer) => {
+      const old = Buffer.from(b);
+      old.writeUInt16LE(1, 8);
+      return old;
+    },
+    /format version 1 .*reads version 2/,
   ],
 ] as const)('%s input is refused', async (name, damage, message) => {
   writeFileSync(tmp.file(`${name}.vfio`), damage(readFileSync(tmp.file('good.vfio'))));

@@ -28,7 +28,7 @@ describe.each(PERSONALITIES.map((p, i) => [p, i] as const))('%s', (personality, 
     const sourceDigest = (await src.snapshot())!.digest;
     const loaded = await loadDevice(dst, tmp.file(`${personality}.vfio`));
     expect(loaded.streamBytes).toBe(saved.totalBytes);
-    expect(loaded.crc).toBe(saved.crc);
+    expect(loaded.checksum).toBe(saved.checksum);
     expect((await dst.snapshot())!.digest).toBe(sourceDigest);
     expect(dst.state()).toBe('RUNNING');
     expect(src.state()).toBe('RUNNING');
