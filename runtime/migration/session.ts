@@ -7,7 +7,6 @@
  * records in the report what the kernel did against what the spec says.
  */
 import {
-  decodeVfioPrecopyInfo,
   encodeVfioDeviceFeatureDmaLoggingControl,
   encodeVfioDeviceFeatureDmaLoggingRange,
   encodeVfioDeviceFeatureDmaLoggingReport,
@@ -20,10 +19,10 @@ import { arcFor, type CapsKey, type FdEffect } from '../../generated/fsm.js';
 import { checkRequest, isAllowed, type GuardResult } from '../../generated/validators.js';
 import type { Device } from '../device/device.js';
 import { featureLabel } from '../device/feature-call.js';
-import { countedIoctl, vfio } from '../device/ioctls.js';
+import { ioctlCount, ioctlDirect, threadErrno, vfio } from '../device/ioctls.js';
 import { VfioError } from '../errors.js';
 import { IOCTLS } from '../../generated/constants.js';
-import { addressOf, close, errnoName, lastErrno } from '../sys/index.js';
+import { addressOf, close, errnoName } from '../sys/index.js';
 import { emptyReport, type AuditRecord, type SessionReport } from './report.js';
 
 export type SessionMode = 'stepwise' | 'direct';
@@ -60,13 +59,20 @@ export class MigrationSession {
   /** True once the v2 opt-in succeeded: PRECOPY_INFO flags are then meaningful. */
   precopyV2 = false;
   private readonly recoveryState: StateName | null;
-  private readonly piBuf = Buffer.alloc(24);
-  private readonly piView = new DataView(this.piBuf.buffer, this.piBuf.byteOffset, 24);
+  /**
+   * The PRECOPY_INFO argument, encoded once: argsz 24 and flags 0 stay put between calls (the kernel writes
+   * only the byte counts, and flags in v2); the slow path re-encodes if a device wrote anything else.
+   */
+  private readonly piBuf = Buffer.from(new ArrayBuffer(24));
+  private readonly piWords = new Uint32Array(this.piBuf.buffer, 0, 2);
+  private readonly piCounts = new BigUint64Array(this.piBuf.buffer, 8, 2);
   private readonly piRequest: VfioPrecopyInfo = { argsz: 24, flags: 0, initial_bytes: 0n, dirty_bytes: 0n };
   private auditSeen = new Map<string, AuditRecord & { count: number }>();
   private dmaLogging = false;
   private precopyGuardState: StateName | null = null;
   private precopyGuard: GuardResult = { allowed: true };
+  /** The guard for precopyGuardState allows the call (the one test on the hot path). */
+  private precopyAllowed = false;
 
   private constructor(
     readonly device: Device | null,
@@ -79,6 +85,7 @@ export class MigrationSession {
     this.guard = opts.guard ?? 'strict';
     this.recoveryState = opts.recoveryState === undefined ? 'RUNNING' : opts.recoveryState;
     this.report = emptyReport(this.mode, this.guard, capsKey);
+    encodeVfioPrecopyInfo(this.piRequest, new DataView(this.piBuf.buffer, 0, 24), 0);
   }
 
   /** Start a session on an open device: reads its capabilities and state; opts in to PRECOPY_INFOv2. */
@@ -319,40 +326,66 @@ export class MigrationSession {
    * or there is no data fd. The hot path: one reused buffer, generated encode/decode, one ioctl.
    */
   queryPrecopyInfo(): PrecopyInfo | number {
-    // The generated guard, evaluated once per state (states change rarely; this call may be hot).
-    if (this.precopyGuardState !== this.current) {
-      this.precopyGuard = isAllowed(PRECOPY_OP, 'migration_data', this.current);
-      this.precopyGuardState = this.current;
-    }
+    // The hot path: one state comparison, one koffi call, two u64 loads. Everything unusual is out of line.
+    if (this.precopyGuardState !== this.current) this.evaluatePrecopyGuard();
+    if (!this.precopyAllowed) return this.precopyInfoAgainstGuard();
+    const fd = this.fd;
+    if (fd < 0) return -1;
+    ioctlCount.issued++;
+    if (ioctlDirect(fd, PRECOPY_REQUEST, this.piBuf) < 0) return threadErrno[0]!;
+    const words = this.piWords;
+    if (words[0] !== 24 || words[1] !== 0) return this.precopyInfoWithHeaderWritten();
+    const counts = this.piCounts;
+    return { initialBytes: counts[0]!, dirtyBytes: counts[1]!, reinit: false };
+  }
+
+  /** The generated guard, evaluated once per state (states change rarely; the query may be hot). */
+  private evaluatePrecopyGuard(): void {
+    this.precopyGuard = isAllowed(PRECOPY_OP, 'migration_data', this.current);
+    this.precopyGuardState = this.current;
+    this.precopyAllowed = this.precopyGuard.allowed;
+  }
+
+  /** The rules forbid PRECOPY_INFO here: strict refuses (-1); audit issues it and records what happened. */
+  private precopyInfoAgainstGuard(): PrecopyInfo | number {
     const guard = this.precopyGuard;
-    if (!guard.allowed && this.guard === 'strict') {
+    if (guard.allowed) return -1;
+    if (this.guard === 'strict') {
       this.noteRefused(PRECOPY_OP, guard.rule, guard.message);
       return -1;
     }
     if (this.fd < 0) return -1;
-    encodeVfioPrecopyInfo(this.piRequest, this.piView, 0);
     const r = vfio.VFIO_MIG_GET_PRECOPY_INFO(this.fd, this.piBuf);
-    if (!guard.allowed)
-      this.record({
-        rule: guard.rule,
-        op: PRECOPY_OP,
-        state: this.current,
-        spec: guard.errno,
-        kernel: r.ok ? 'answered' : errnoName(r.errno),
-      });
+    this.record({
+      rule: guard.rule,
+      op: PRECOPY_OP,
+      state: this.current,
+      spec: guard.errno,
+      kernel: r.ok ? 'answered' : errnoName(r.errno),
+    });
     if (!r.ok) return r.errno;
-    const v = decodeVfioPrecopyInfo(this.piView, 0);
-    if (v.argsz !== 24)
+    const words = this.piWords;
+    if (words[0] !== 24 || words[1] !== 0) return this.precopyInfoWithHeaderWritten();
+    return { initialBytes: this.piCounts[0]!, dirtyBytes: this.piCounts[1]!, reinit: false };
+  }
+
+  /** The device wrote argsz or flags: note REINIT (v2) or a bad argsz, and restore the request for next time. */
+  private precopyInfoWithHeaderWritten(): PrecopyInfo {
+    const [argsz, flags] = this.piWords;
+    if (argsz !== 24)
       this.record({
         rule: 'precopy.args.argsz',
         op: PRECOPY_OP,
         state: this.current,
         spec: 'argsz written back as 24',
-        kernel: `argsz ${v.argsz}`,
+        kernel: `argsz ${argsz}`,
       });
-    const reinit = this.precopyV2 && (v.flags & VFIO_PRECOPY_INFO_REINIT) !== 0;
+    const reinit = this.precopyV2 && (flags! & VFIO_PRECOPY_INFO_REINIT) !== 0;
     if (reinit) this.report.reinits++;
-    return { initialBytes: v.initial_bytes, dirtyBytes: v.dirty_bytes, reinit };
+    const info = { initialBytes: this.piCounts[0]!, dirtyBytes: this.piCounts[1]!, reinit };
+    this.piWords[0] = 24;
+    this.piWords[1] = 0;
+    return info;
   }
 
   /** MIG_DATA_SIZE: the driver's estimate of the STOP_COPY volume (any state); null if not implemented. */
