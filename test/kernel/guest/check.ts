@@ -19,6 +19,11 @@ export interface GuestResults {
 export class CheckList {
   readonly checks: Check[] = [];
 
+  /** A result judged elsewhere (e.g. one conformance rule). */
+  add(check: Check): void {
+    this.checks.push(check);
+  }
+
   expect(id: string, expected: string, observed: string, note?: string): boolean {
     const pass = expected === observed;
     this.checks.push(note ? { id, expected, observed, pass, note } : { id, expected, observed, pass });
@@ -26,9 +31,12 @@ export class CheckList {
   }
 
   /** Runs one step; an exception becomes a failed check instead of ending the suite. */
-  step(id: string, body: () => void): void {
+  async step(id: string, body: () => unknown): Promise<void> {
+    const started = Date.now();
     try {
-      body();
+      await body();
+      // On the guest console, so a slow run shows where its time went.
+      console.log(`vfiotest: ${id} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (error) {
       this.checks.push({ id, expected: 'no exception', observed: String((error as Error).message), pass: false });
     }

@@ -1,24 +1,24 @@
 // Opt-in: STOP_COPY → PRE_COPY on mtty (forbidden by the uAPI) never returns on 6.12.95.
-// A child pinned to CPU 1 issues the request; this process stays on CPU 0 as the watchdog.
+// A child pinned to CPU 1 issues the request with the runtime's unguarded SET (Device.setStateRaw, which
+// MigrationSession never uses for a forbidden arc); this process stays on CPU 0 as the watchdog.
 import { spawn } from 'node:child_process';
+import { openDevice } from '../../../runtime/index.js';
 import { CheckList } from './check.js';
-import { deviceFd, iommuGroupOf, listDir, migState, openContainer, outcome, setState, sys } from './vfio-ops.js';
+import { errnoName, iommuGroupOf, listDir, sys } from './vfio-ops.js';
 
 const mdevRoot = '/sys/bus/mdev/devices';
 const requestingMarker = 'requesting PRE_COPY';
 const watchdogMilliseconds = 5000;
 
 /** The child side: runs on CPU 1 and is expected never to print the second line. */
-export function triggerHang(): void {
+export async function triggerHang(): Promise<void> {
   sys.pinToCpu(1);
   const [uuid] = listDir(mdevRoot);
   if (!uuid) throw new Error('no mdev');
-  const session = openContainer([iommuGroupOf(`${mdevRoot}/${uuid}`)]);
-  const device = deviceFd(session.groups[0] ?? -1, uuid);
-  const stopCopy = setState(device, migState.STOP_COPY);
-  process.stdout.write(`stop-copy ${outcome(stopCopy.result)}\n${requestingMarker}\n`);
-  const preCopy = setState(device, migState.PRE_COPY);
-  process.stdout.write(`returned ${outcome(preCopy.result)}\n`);
+  const device = await openDevice(`/dev/vfio/${iommuGroupOf(`${mdevRoot}/${uuid}`)}:${uuid}`);
+  const answer = (r: { ok: true } | { ok: false; errno: number }) => (r.ok ? '0' : errnoName(r.errno));
+  process.stdout.write(`stop-copy ${answer(device.setStateRaw('STOP_COPY'))}\n${requestingMarker}\n`);
+  process.stdout.write(`returned ${answer(device.setStateRaw('PRE_COPY'))}\n`);
 }
 
 export async function runHangCheck(list: CheckList, entryScript: string): Promise<void> {

@@ -1,5 +1,6 @@
 // The only module that touches the kernel directly: libc through koffi with fixed prototypes and Buffers.
-// Checks call these functions; swapping them for the project's runtime later changes only this file.
+// The project's runtime opens devices and drives migration; these prove the kernel facts it has no call for
+// (ESPIPE, EBADF, ENODEV on data fds, feature headers it refuses to send) and read device regions.
 import koffi from 'koffi';
 import { constants } from 'node:os';
 
@@ -16,6 +17,7 @@ type IoctlPointer = (fd: number, request: number, arg: Buffer | null) => number;
 type IoctlValue = (fd: number, request: number, arg: number) => number;
 const cOpen = libc.func('int open(const char *path, int flags)') as (path: string, flags: number) => number;
 const cClose = libc.func('int close(int fd)') as (fd: number) => number;
+const cDup = libc.func('int dup(int fd)') as (fd: number) => number;
 const cIoctlPointer = libc.func('int ioctl(int fd, unsigned long request, void *arg)') as IoctlPointer;
 // Same symbol, second prototype: some VFIO ioctls take their argument by value.
 const cIoctlValue = libc.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']) as IoctlValue;
@@ -63,6 +65,10 @@ export function open(path: string, flags = O_RDWR): SysResult {
 }
 export function close(fd: number): SysResult {
   return result(cClose(fd));
+}
+/** A second fd on the same open file: it outlives the runtime closing the first. */
+export function dup(fd: number): SysResult {
+  return result(cDup(fd));
 }
 export function ioctl(fd: number, request: number, arg: Buffer | null = null): SysResult {
   return result(cIoctlPointer(fd, request, arg));
