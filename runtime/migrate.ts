@@ -39,6 +39,9 @@ export interface MigrateResult extends SaveResult {
 class DataFdSink {
   readonly io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
   constructor(private readonly dest: MigrationSession) {}
+  get fd(): number {
+    return this.dest.dataFd;
+  }
   write(buf: Buffer, length: number): void {
     writeAll(this.dest.dataFd, buf, length, this.io);
   }

@@ -33,8 +33,21 @@ export class FdSink implements ChunkSink {
   ) {
     this.checksum = withChecksum ? new StreamChecksum() : null;
   }
+  /** Set when a worker did the copying (inWorker): its checksum of what it wrote. */
+  private workerChecksum: bigint | null = null;
   get buffer(): Buffer | undefined {
     return this.checksum?.buffer;
+  }
+  get wantsChecksum(): boolean {
+    return this.checksum !== null;
+  }
+  movedInWorker(bytes: number, checksum: bigint | null): void {
+    this.bytes += bytes;
+    this.workerChecksum = checksum;
+  }
+  /** The checksum of everything written, by this thread or a worker. */
+  digest(): bigint {
+    return this.workerChecksum ?? this.checksum!.digest();
   }
   write(buf: Buffer, length: number): void {
     this.checksum?.update(length, buf);
@@ -75,9 +88,9 @@ export async function saveToEndpoint(
   const result = await saveStream(session, sink, opts);
   fileBytes += sink.bytes;
   if (!opts.raw) {
-    const trailer = encodeTrailer(sink.bytes, sink.checksum!.digest());
+    const trailer = encodeTrailer(sink.bytes, sink.digest());
     writeAll(out.fd, trailer, trailer.length, sink.io);
     fileBytes += trailer.length;
   }
-  return { ...result, checksum: sink.checksum ? checksumHex(sink.checksum.digest()) : null, fileBytes };
+  return { ...result, checksum: sink.checksum ? checksumHex(sink.digest()) : null, fileBytes };
 }

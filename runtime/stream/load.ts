@@ -8,7 +8,9 @@ import type { Device } from '../device/device.js';
 import { VfioError } from '../errors.js';
 import type { MigrationSession } from '../migration/session.js';
 import type { Endpoint } from './endpoints.js';
-import { FdIoError, readFully, readSome, READ_NOTHING_NOW, writeAll, type ReadCounters } from './fd-io.js';
+import { CHUNK } from './chunk.js';
+import { copyHoldingTail } from './copy-loops.js';
+import { FdIoError, readFully, type ReadCounters } from './fd-io.js';
 import { StreamChecksum } from './checksum.js';
 import {
   checkHeaderFixed,
@@ -20,7 +22,8 @@ import {
   type StreamHeader,
 } from './format.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
-import { CHUNK, fromIo, safeRecover } from './save.js';
+import { fromIo, safeRecover } from './save.js';
+import { StreamWorker } from './stream-worker-client.js';
 import { pread } from '../sys/index.js';
 
 export interface LoadOptions {
@@ -31,6 +34,8 @@ export interface LoadOptions {
   /** State to move to once the stream is in (default RUNNING). */
   finalState?: StateName;
   onProgress?: ProgressListener;
+  /** Run the read/write loop in a worker thread so this thread's event loop stays free (see saveStream). */
+  inWorker?: boolean;
 }
 
 export interface LoadResult {
@@ -111,56 +116,60 @@ export async function loadStream(
   const meter = new ProgressMeter(opts.onProgress);
   // Room for one chunk plus the trailer-sized tail we hold back until we know it is not the trailer.
   const hold = opts.raw ? 0 : TRAILER_SIZE;
-  // Read into the checksum's own buffer (it has room for CHUNK + hold): summed where the bytes land.
-  const checksum = opts.raw ? null : new StreamChecksum();
-  const buf = checksum ? checksum.buffer : Buffer.allocUnsafe(CHUNK);
-  let held = 0;
+  const worker = opts.inWorker ? new StreamWorker((n) => meter.add(n)) : null;
   let body = 0;
+  let checksum: bigint | null = null;
 
-  session.moveTo('RESUMING');
+  try {
+    session.moveTo('RESUMING');
+  } catch (e) {
+    await worker?.close();
+    throw e;
+  }
   try {
     meter.begin('resume', checked?.expectedBody ?? null);
-    for (;;) {
-      let n: number;
-      try {
-        n = readSome(source.fd, buf, held, CHUNK, io);
-      } catch (e) {
-        throw e instanceof FdIoError ? fromIo(e, 'source', session.state) : e;
+    let tail: Buffer;
+    try {
+      if (worker) {
+        await worker.run<'done'>({ type: 'start', checksum: !opts.raw });
+        const r = await worker.run<'held-done'>({
+          type: 'copy-holding-tail',
+          from: source.fd,
+          to: session.dataFd,
+          hold,
+        });
+        body = r.body;
+        tail = Buffer.from(r.tail);
+        checksum = (await worker.run<'digest'>({ type: 'digest' })).checksum;
+        for (const k of ['eintr', 'eagain', 'enomsg'] as const) io[k] += worker.io[k];
+      } else {
+        // Read into the checksum's own buffer (it has room for CHUNK + hold): summed where the bytes land.
+        const sum = opts.raw ? null : new StreamChecksum();
+        const buf = sum ? sum.buffer : Buffer.allocUnsafe(CHUNK);
+        const r = copyHoldingTail(source.fd, session.dataFd, buf, hold, sum, (n) => meter.add(n), io);
+        body = r.body;
+        tail = r.tail;
+        checksum = sum ? sum.digest() : null;
       }
-      if (n === READ_NOTHING_NOW) continue;
-      if (n === 0) break;
-      const have = held + n;
-      const out = have - hold;
-      if (out > 0) {
-        checksum?.update(out);
-        try {
-          writeAll(session.dataFd, buf, out, io);
-        } catch (e) {
-          throw e instanceof FdIoError ? fromIo(e, 'device', session.state) : e;
-        }
-        body += out;
-        meter.add(out);
-        if (hold) buf.copy(buf, 0, out, have);
-        held = hold;
-      } else held = have;
+    } catch (e) {
+      throw e instanceof FdIoError ? fromIo(e, e.call === 'read' ? 'source' : 'device', session.state) : e;
     }
     meter.end();
     if (!opts.raw) {
-      const trailer = held === TRAILER_SIZE ? decodeTrailer(buf.subarray(0, TRAILER_SIZE)) : null;
+      const trailer = tail.length === TRAILER_SIZE ? decodeTrailer(tail) : null;
       if (!trailer) throw bad(`${source.name} is truncated: the stream ends without a trailer`);
       if (trailer.streamBytes !== body)
         throw bad(`${source.name} is truncated: the trailer promises ${trailer.streamBytes} bytes, ${body} arrived`);
-      const sum = checksum!.digest();
-      if (trailer.checksum !== sum)
+      if (trailer.checksum !== checksum)
         throw bad(
-          `${source.name} is damaged: checksum mismatch (trailer ${checksumHex(trailer.checksum)}, stream ${checksumHex(sum)})`,
+          `${source.name} is damaged: checksum mismatch (trailer ${checksumHex(trailer.checksum)}, stream ${checksumHex(checksum!)})`,
         );
     }
     session.moveTo(opts.finalState ?? 'RUNNING');
     return {
       header: checked?.header ?? null,
       streamBytes: body,
-      checksum: checksum ? checksumHex(checksum.digest()) : null,
+      checksum: checksum === null ? null : checksumHex(checksum),
       elapsedMs: meter.elapsedMs(),
       io,
     };
@@ -170,5 +179,6 @@ export async function loadStream(
     throw e;
   } finally {
     session.closeDataFd();
+    await worker?.close();
   }
 }

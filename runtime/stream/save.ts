@@ -7,17 +7,26 @@ import type { StateName } from '../../generated/constants.js';
 import { VfioError } from '../errors.js';
 import type { MigrationSession, PrecopyInfo } from '../migration/session.js';
 import { errnoName } from '../sys/index.js';
-import { FdIoError, readSome, READ_NOTHING_NOW, type ReadCounters } from './fd-io.js';
+import { CHUNK } from './chunk.js';
+import { copySome, type CopyResult } from './copy-loops.js';
+import { FdIoError, type ReadCounters } from './fd-io.js';
 import { PrecopyPolicy, type PrecopyDecision, type PrecopyPolicyOptions } from './policy.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
+import { StreamWorker } from './stream-worker-client.js';
 
-export const CHUNK = 1 << 20;
+export { CHUNK };
 
 /** Where saved bytes go. `write` must take all `length` bytes of `buf` (from 0) or throw. */
 export interface ChunkSink {
   write(buf: Buffer, length: number): void;
   /** A buffer (at least CHUNK) the sink would like the data read into, e.g. where its checksum reads. */
   readonly buffer?: Buffer;
+  /** The fd the sink writes to: needed to run the copy in a worker (`inWorker`). */
+  readonly fd?: number;
+  /** Whether the sink keeps a checksum (the worker then keeps it and reports it through `movedInWorker`). */
+  readonly wantsChecksum?: boolean;
+  /** A worker wrote `bytes` to `fd` on the sink's behalf; `checksum` is theirs, when wanted. */
+  movedInWorker?(bytes: number, checksum: bigint | null): void;
 }
 
 export interface SaveStreamOptions {
@@ -33,6 +42,11 @@ export interface SaveStreamOptions {
   afterStopCopy?: () => void | Promise<void>;
   /** Reuse a buffer (at least 1 MiB) instead of allocating one. */
   buffer?: Buffer;
+  /**
+   * Run the read/write loop in a worker thread so this thread's event loop stays free (timers, sockets,
+   * progress UI), for ~10–20% less throughput. The sink must have an `fd`. State changes stay here.
+   */
+  inWorker?: boolean;
 }
 
 export interface SaveResult {
@@ -68,22 +82,34 @@ export async function saveStream(
   let precopyBytes = 0;
   let rounds = 0;
 
-  const readInto = (limit: number): number => {
-    try {
-      return readSome(session.dataFd, buf, 0, Math.min(CHUNK, limit), io);
-    } catch (e) {
-      if (e instanceof FdIoError) throw fromIo(e, 'device', session.state);
-      throw e;
-    }
-  };
+  // The bulk copy: here, with a sync loop, or in a worker. Either way it stops at a limit, the end of the
+  // stream, or ENOMSG (nothing for now), and failures come back as FdIoErrors.
+  let worker: StreamWorker | null = null;
+  if (opts.inWorker) {
+    if (sink.fd === undefined)
+      throw new VfioError('saving in a worker needs a sink with an fd', {
+        kind: 'usage',
+        op: 'save',
+        fdKind: 'stream',
+      });
+    worker = new StreamWorker((n) => meter.add(n));
+    await worker.run<'done'>({ type: 'start', checksum: sink.wantsChecksum ?? false });
+  }
   const give = (n: number) => {
+    sink.write(buf, n);
+    meter.add(n);
+  };
+  let movedByWorker = 0;
+  const copy = async (limit: number): Promise<CopyResult> => {
     try {
-      sink.write(buf, n);
+      if (!worker) return copySome(session.dataFd, buf, limit, give, io);
+      const r = await worker.run<'done'>({ type: 'copy', from: session.dataFd, to: sink.fd!, limit });
+      movedByWorker += r.bytes;
+      return r;
     } catch (e) {
-      if (e instanceof FdIoError) throw fromIo(e, 'sink', session.state);
+      if (e instanceof FdIoError) throw fromIo(e, e.call === 'read' ? 'device' : 'sink', session.state);
       throw e;
     }
-    meter.add(n);
   };
 
   try {
@@ -95,13 +121,7 @@ export async function saveStream(
         const before = precopyInfoOrNull(session);
         const budget = before ? Number(before.initialBytes + before.dirtyBytes) : Infinity;
         meter.begin('precopy', Number.isFinite(budget) ? budget : null, rounds);
-        let got = 0;
-        while (got < budget) {
-          const n = readInto(budget - got);
-          if (n === 0 || n === READ_NOTHING_NOW) break;
-          give(n);
-          got += n;
-        }
+        const got = (await copy(budget)).bytes;
         precopyBytes += got;
         meter.end();
         const decision = policy.decide(rounds, precopyInfoOrNull(session));
@@ -118,34 +138,35 @@ export async function saveStream(
     let stopCopyBytes = 0;
     let enomsgRun = 0;
     for (;;) {
-      const n = readInto(CHUNK);
-      if (n === 0) break;
-      if (n === READ_NOTHING_NOW) {
-        // ENOMSG (or a dry non-blocking fd) in STOP_COPY: the spec says read() == 0 is the only end.
-        session.record({
-          rule: 'stream.eof',
-          op: 'read',
+      const r = await copy(Infinity);
+      stopCopyBytes += r.bytes;
+      if (r.bytes) enomsgRun = 0;
+      if (r.end === 'eof') break;
+      // ENOMSG (or a dry non-blocking fd) in STOP_COPY: the spec says read() == 0 is the only end.
+      session.record({
+        rule: 'stream.eof',
+        op: 'read',
+        state: 'STOP_COPY',
+        spec: 'data, or 0 at the end',
+        kernel: 'ENOMSG',
+      });
+      if (++enomsgRun > MAX_STOP_COPY_ENOMSG)
+        throw new VfioError('the device keeps answering ENOMSG in STOP_COPY and never ends its stream', {
+          kind: 'kernel',
+          op: 'read data fd',
+          fdKind: 'migration_data',
           state: 'STOP_COPY',
-          spec: 'data, or 0 at the end',
-          kernel: 'ENOMSG',
+          errno: 42,
+          rule: 'stream.eof',
         });
-        if (++enomsgRun > MAX_STOP_COPY_ENOMSG)
-          throw new VfioError('the device keeps answering ENOMSG in STOP_COPY and never ends its stream', {
-            kind: 'kernel',
-            op: 'read data fd',
-            fdKind: 'migration_data',
-            state: 'STOP_COPY',
-            errno: 42,
-            rule: 'stream.eof',
-          });
-        continue;
-      }
-      enomsgRun = 0;
-      give(n);
-      stopCopyBytes += n;
     }
     const stopCopyMs = performance.now() - stopStart;
     meter.end();
+    if (worker) {
+      const { checksum } = await worker.run<'digest'>({ type: 'digest' });
+      sink.movedInWorker?.(movedByWorker, checksum);
+      for (const k of ['eintr', 'eagain', 'enomsg'] as const) io[k] += worker.io[k];
+    }
     await opts.afterStopCopy?.();
     session.moveTo(opts.finalState ?? 'STOP');
     return {
@@ -166,6 +187,7 @@ export async function saveStream(
     throw e;
   } finally {
     session.closeDataFd();
+    await worker?.close();
   }
 }
 

@@ -1,0 +1,20 @@
+/** Messages between the stream and its worker (stream-worker.ts). */
+import type { CopyEnd } from './copy-loops.js';
+import type { ReadCounters } from './fd-io.js';
+
+export type CommandToStreamWorker =
+  /** A new transfer: fresh checksum (or none). */
+  | { type: 'start'; checksum: boolean }
+  /** save: copy up to `limit` bytes, or until the end or nothing-for-now. */
+  | { type: 'copy'; from: number; to: number; limit: number }
+  /** load: copy to the end, holding back the last `hold` bytes. */
+  | { type: 'copy-holding-tail'; from: number; to: number; hold: number }
+  | { type: 'digest' };
+
+export type ReplyFromStreamWorker =
+  | { type: 'progress'; bytes: number }
+  | { type: 'done'; bytes: number; end: CopyEnd; io: ReadCounters }
+  | { type: 'held-done'; body: number; tail: Uint8Array; io: ReadCounters }
+  | { type: 'digest'; checksum: bigint | null }
+  | { type: 'io-failed'; call: 'read' | 'write'; errno: number; io: ReadCounters }
+  | { type: 'failed'; message: string };
