@@ -2,16 +2,17 @@
 import type { Device } from './device/device.js';
 import { MigrationSession, type SessionOptions } from './migration/session.js';
 import type { SessionReport } from './migration/report.js';
-import { openSink, openSource } from './stream/endpoints.js';
+import { openSink, openSource, type Endpoint } from './stream/endpoints.js';
 import { saveToEndpoint, type SaveToOptions, type SaveToResult } from './stream/file.js';
 import { loadStream, type LoadOptions, type LoadResult } from './stream/load.js';
 
+/** `to`: a path, `-`, `fd:N` or `unix:/path` (see openSink), or an endpoint the caller opened and closes. */
 export async function saveDevice(
   device: Device,
-  to: string,
+  to: string | Endpoint,
   opts: SaveToOptions & { session?: SessionOptions } = {},
 ): Promise<SaveToResult & { report: SessionReport }> {
-  const out = openSink(to);
+  const out = typeof to === 'string' ? openSink(to) : borrowed(to);
   const session = MigrationSession.open(device, opts.session);
   try {
     const r = await saveToEndpoint(session, out, opts);
@@ -22,12 +23,13 @@ export async function saveDevice(
   }
 }
 
+/** `from`: a path, `-`, `fd:N` or `unix:/path` (see openSource), or an endpoint the caller opened and closes. */
 export async function loadDevice(
   device: Device,
-  from: string,
+  from: string | Endpoint,
   opts: LoadOptions & { session?: SessionOptions } = {},
 ): Promise<LoadResult & { report: SessionReport }> {
-  const source = openSource(from);
+  const source = typeof from === 'string' ? openSource(from) : borrowed(from);
   const session = MigrationSession.open(device, opts.session);
   try {
     const r = await loadStream(session, source, opts);
@@ -36,4 +38,18 @@ export async function loadDevice(
     session.close();
     source.close();
   }
+}
+
+/** An endpoint used but not closed here (its owner closes it). */
+function borrowed(e: Endpoint): Endpoint {
+  return {
+    get fd() {
+      return e.fd;
+    },
+    name: e.name,
+    seekable: e.seekable,
+    size: e.size,
+    ...(e.accept ? { accept: () => e.accept!() } : {}),
+    close() {},
+  };
 }

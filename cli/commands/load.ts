@@ -6,7 +6,8 @@ const load: Command = {
   summary: 'load a saved migration state into a device (RESUMING), then run it',
   usage: `vfio-uapi load DEVICE INPUT [options]
 
-INPUT: a file written by \`vfio-uapi save\`, - for stdin, or fd:N for an inherited descriptor.
+INPUT: a file written by \`vfio-uapi save\`, - for stdin, fd:N for an inherited descriptor, or unix:/PATH to
+listen on a Unix socket there and load what the first connection sends (start this before the sender).
 The header is checked before the device is touched (foreign or truncated files are refused), the
 checksum and trailer before the device leaves RESUMING.
 options:
@@ -23,6 +24,7 @@ ${EXIT_HELP}`,
     const s = await import('../../runtime/cli/support.js');
     const json = args.includes('--json');
     let device: InstanceType<typeof rt.Device> | null = null;
+    let source: import('../../runtime/index.js').Endpoint | null = null;
     try {
       const { values, positionals } = parseArgs({
         args,
@@ -40,11 +42,11 @@ ${EXIT_HELP}`,
       const [spec, input] = positionals as [string, string];
       const session = s.sessionOptions(values);
       const finalState = values['final-state'] as never;
-      // Check the input can be opened before starting a device.
-      rt.openSource(input).close();
+      // Open the input before starting a device (a bad path fails first; a socket starts listening).
+      source = rt.openSource(input);
       device = await rt.openDevice(spec, s.emulatorOptions(values));
       const before = await device.snapshot();
-      const r = await rt.loadDevice(device, input, {
+      const r = await rt.loadDevice(device, source, {
         raw: values.raw ?? false,
         force: values.force ?? false,
         ...(finalState ? { finalState } : {}),
@@ -69,6 +71,7 @@ ${EXIT_HELP}`,
     } catch (e) {
       return s.reportError('load', e, json);
     } finally {
+      source?.close();
       await device?.close();
     }
   },

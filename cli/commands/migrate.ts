@@ -7,7 +7,9 @@ const migrate: Command = {
   usage: `vfio-uapi migrate SOURCE DESTINATION [options]
 
 Both devices are paths or emulated:… strings (emulated devices in one process share one emulator;
-the destination gets a different seed so the final comparison means something).
+the destination gets a different seed so the final comparison means something). DESTINATION may also
+be unix:/PATH: a \`vfio-uapi load DEVICE unix:/PATH\` in another process, started first, receives the
+stream; compare its digest with the sourceDigest printed here.
 options:
   --processes 1|2    1: both devices in this process (default); 2: the destination is loaded by a child
                      vfio-uapi process reading a Unix socket
@@ -62,7 +64,25 @@ ${EXIT_HELP}`,
       };
 
       let summary: Record<string, unknown>;
-      if (processes === '1') {
+      if (dstSpec.startsWith('unix:')) {
+        // The destination is another process listening on a socket: save into it, header and trailer
+        // included, so it checks what arrives; it reports its own digest.
+        const source = await rt.openDevice(srcSpec, emu);
+        devices.push(source);
+        let sourceDigest: string | null = null;
+        const r = await rt.saveDevice(source, dstSpec, {
+          ...common,
+          afterStopCopy: async () => {
+            sourceDigest = (await source.snapshot())?.digest ?? null;
+          },
+        });
+        summary = {
+          processes: 'socket',
+          ...r,
+          source: r.report,
+          verification: { checked: false, equal: null, sourceDigest, destinationDigest: null, differedBefore: null },
+        };
+      } else if (processes === '1') {
         devices.push(...(await rt.openDevices([srcSpec, dstSpec], emu)));
         const r = await rt.migrate(devices[0]!, devices[1]!, common);
         summary = { processes: 1, ...r };
@@ -120,7 +140,7 @@ ${EXIT_HELP}`,
         const rate = (r.totalBytes / r.elapsedMs) * 1000;
         const v = r.verification;
         console.log(
-          `migrated ${srcSpec} -> ${dstSpec} (${summary.processes} process${summary.processes === 1 ? '' : 'es'})`,
+          `migrated ${srcSpec} -> ${dstSpec} (${summary.processes === 'socket' ? 'to the process listening there' : `${summary.processes} process${summary.processes === 1 ? '' : 'es'}`})`,
         );
         console.log(`  pre-copy:   ${r.rounds} round(s), ${s.formatBytes(r.precopyBytes)}`);
         for (const d of r.decisions) console.log(`    round ${d.round}: ${d.stop ? 'stop' : 'continue'} — ${d.reason}`);
@@ -132,7 +152,7 @@ ${EXIT_HELP}`,
           `  total:      ${s.formatBytes(r.totalBytes)} in ${(r.elapsedMs / 1000).toFixed(2)} s, ${s.formatBytes(rate)}/s`,
         );
         console.log(
-          `  verified:   ${v.checked ? (v.equal ? `destination state equals source (digest ${v.sourceDigest})` : 'MISMATCH') : 'not possible (real devices have no digest)'}` +
+          `  verified:   ${v.checked ? (v.equal ? `destination state equals source (digest ${v.sourceDigest})` : 'MISMATCH') : v.sourceDigest ? `by the destination process: its digest should be ${v.sourceDigest}` : 'not possible (real devices have no digest)'}` +
             (v.differedBefore ? '; the destination differed before' : ''),
         );
       }

@@ -6,7 +6,8 @@ const save: Command = {
   summary: "save a device's migration state (pre-copy rounds, then STOP_COPY) to a file, pipe or stdout",
   usage: `vfio-uapi save DEVICE OUTPUT [options]
 
-OUTPUT: a file path, - for stdout, or fd:N for an inherited descriptor (e.g. a socket).
+OUTPUT: a file path, - for stdout, fd:N for an inherited descriptor (e.g. a socket), or unix:/PATH to
+connect to a \`vfio-uapi load DEVICE unix:/PATH\` listening there (waits up to 10 s for it).
 options:
   --raw              write the bare stream, without the vfio-uapi header and trailer
   --no-precopy       skip pre-copy and go straight to STOP_COPY

@@ -112,6 +112,7 @@ export async function loadStream(
   const device = session.device;
   if (!device) throw new VfioError('loading needs a device', { kind: 'usage', op: 'load', fdKind: 'device' });
   const io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
+  source.accept?.();
   const checked = opts.raw ? null : readAndCheckHeader(source, device, opts, io);
   const meter = new ProgressMeter(opts.onProgress);
   // Room for one chunk plus the trailer-sized tail we hold back until we know it is not the trailer.
