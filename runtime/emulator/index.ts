@@ -13,7 +13,9 @@ export { QUIRK_BREAKS, type QuirkEffect } from './quirks.js';
 
 export async function startEmulator({ devices }: { devices: EmulatedDeviceOptions[] }): Promise<EmulatorHandle> {
   const handlerOptions: EmulatorHandlerOptions = { devices };
-  const supervisor = await startSupervisor(new URL('./device-handler.ts', import.meta.url), { handlerOptions });
+  // From the prebuilt bundle (build/dist) the handler is the JavaScript built beside it.
+  const handler = import.meta.url.endsWith('.ts') ? './device-handler.ts' : './device-handler.mjs';
+  const supervisor = await startSupervisor(new URL(handler, import.meta.url), { handlerOptions });
   const paths = nodePaths(supervisor.placeholderDir);
   const send = (m: EmulatorMessage) => supervisor.message(m);
   return {
