@@ -124,6 +124,20 @@ export class CheckContext {
     return live;
   }
 
+  /**
+   * Reset the device and, when it migrates, check it starts in the spec's initial state; for the checks that
+   * also apply to a device without migration (feature headers, PROBE).
+   */
+  resetToStart(): void {
+    if (this.facts.caps) {
+      this.reach(this.spec.fsm.initial);
+      return;
+    }
+    this.raw.closeDataFds();
+    const reset = this.raw.reset();
+    if (!reset.ok) throw new SetupFailure(`VFIO_DEVICE_RESET failed with ${reset.errno}`);
+  }
+
   /** Reach a state that must come with a data fd; a missing fd is a setup failure. */
   reachWithFd(state: string): Reached & { fd: number } {
     const r = this.reach(state);

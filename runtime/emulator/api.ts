@@ -4,8 +4,11 @@
  * the CLI's `emulate` command, tests, examples and the conformance suite.
  */
 
-/** Driver personalities, after real drivers (reference §9). */
-export type Personality = 'mtty' | 'hisi-acc' | 'mlx5';
+/**
+ * Driver personalities, after real drivers (reference §9); `nomig` is a device without migration (QEMU's edu on
+ * vfio-pci, reference real-kernels §B).
+ */
+export type Personality = 'mtty' | 'hisi-acc' | 'mlx5' | 'nomig';
 
 /** Switches that each break one rule of the uAPI, for testing the runtime and the conformance suite. */
 export type QuirkName =
@@ -71,7 +74,9 @@ export interface EmulatorHandle {
   stop(): Promise<void>;
 }
 
-export const PERSONALITIES: readonly Personality[] = ['mtty', 'hisi-acc', 'mlx5'];
+export const PERSONALITIES: readonly Personality[] = ['mtty', 'hisi-acc', 'mlx5', 'nomig'];
+/** The personalities that support migration (all but nomig). */
+export const MIGRATING_PERSONALITIES: readonly Personality[] = ['mtty', 'hisi-acc', 'mlx5'];
 export const QUIRKS: readonly QuirkName[] = [
   'enomsg-in-stop-copy',
   'precopy-info-in-stop-copy',

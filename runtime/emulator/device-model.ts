@@ -12,16 +12,33 @@ import { FaultQueue } from './faults.js';
 import { createHisiAcc } from './personalities/hisi-acc.js';
 import { createMlx5 } from './personalities/mlx5.js';
 import { createMtty } from './personalities/mtty.js';
+import { createNoMigration } from './personalities/nomig.js';
 import type { PersonalityModel } from './personalities/personality.js';
 import { groupDeviceName } from './nodes.js';
 import { Quirks } from './quirks.js';
 
 export const DEFAULT_MLX5_STATE_BYTES = 4 << 20;
 
+function createPersonality(options: EmulatedDeviceOptions, seed: number): PersonalityModel {
+  switch (options.personality) {
+    case 'mtty':
+      return createMtty(seed);
+    case 'hisi-acc':
+      return createHisiAcc(seed);
+    case 'mlx5':
+      return createMlx5(seed, options.stateSize ?? DEFAULT_MLX5_STATE_BYTES);
+    case 'nomig':
+      return createNoMigration();
+  }
+}
+
 export class DeviceModel {
   readonly personality: PersonalityModel;
   readonly quirks: Quirks;
   readonly faults = new FaultQueue();
+  /** False for a device without migration ops: every migration feature answers ENOTTY. */
+  readonly migrates: boolean;
+  /** Capability set key of the migration flags ('' without migration). */
   readonly capsKey: string;
   readonly dmaLog: DmaLog;
   state: StateName = 'RUNNING';
@@ -39,15 +56,11 @@ export class DeviceModel {
   ) {
     // Distinct default seeds, so two devices differ until one receives the other's state.
     const seed = options.seed ?? 0x5eed0000 + index * 7919;
-    this.personality =
-      options.personality === 'mtty'
-        ? createMtty(seed)
-        : options.personality === 'hisi-acc'
-          ? createHisiAcc(seed)
-          : createMlx5(seed, options.stateSize ?? DEFAULT_MLX5_STATE_BYTES);
+    this.personality = createPersonality(options, seed);
+    this.migrates = this.personality.migrationFlags !== 0;
     const caps = capsKeyOf(this.personality.migrationFlags);
-    if (!caps.ok) throw new Error(`personality ${options.personality}: ${caps.message}`);
-    this.capsKey = caps.key;
+    if (this.migrates && !caps.ok) throw new Error(`personality ${options.personality}: ${caps.message}`);
+    this.capsKey = caps.ok ? caps.key : '';
     const flags = this.personality.migrationFlags;
     const defaultArc =
       flags & 2 && flags & 4 ? 'PRE_COPY_P2P->STOP_COPY' : flags & 4 ? 'PRE_COPY->STOP_COPY' : 'STOP->STOP_COPY';

@@ -28,12 +28,18 @@ const DRIVER_FEATURES = new Set<number>([3, 4, 5]);
 function featureDevice(device: DeviceModel): FeatureDevice {
   return {
     supports: (f: FeatureInfo) => f.handler === 'core' || DRIVER_FEATURES.has(f.index),
-    has: (needs) =>
-      needs === 'dma_logging'
-        ? device.personality.dmaLogging !== 'none'
-        : needs === 'pre_copy'
-          ? (device.personality.migrationFlags & 4) !== 0
-          : true,
+    has: (needs) => {
+      switch (needs) {
+        case 'migration':
+          return device.migrates;
+        case 'dma_logging':
+          return device.personality.dmaLogging !== 'none';
+        case 'pre_copy':
+          return (device.personality.migrationFlags & 4) !== 0;
+        default:
+          return true;
+      }
+    },
   };
 }
 

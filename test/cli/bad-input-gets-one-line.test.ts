@@ -76,6 +76,12 @@ const cases: [string, () => string[], number, RegExp, { asNobody?: boolean }?][]
     2,
     /--mode must be stepwise or direct/,
   ],
+  [
+    'device without migration',
+    () => ['save', 'emulated:nomig', tmp.file('n.vfio'), '--quiet'],
+    4,
+    /emulated:nomig does not support migration/,
+  ],
   ['bad --size', () => ['info', 'emulated:mlx5', '--size', 'lots'], 2, /is not a size/],
   ['missing arguments', () => ['load', 'emulated:mtty'], 2, /give DEVICE and INPUT/],
 ];

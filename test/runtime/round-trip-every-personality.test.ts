@@ -1,7 +1,10 @@
-/** Save → file → load round trips and in-process migrations on every emulated personality, verified by digest. */
+/**
+ * Save → file → load round trips and in-process migrations on every emulated personality that migrates,
+ * verified by digest.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openDevices, saveDevice, loadDevice, type Device } from '../../runtime/index.js';
-import { PERSONALITIES } from '../../runtime/emulator/api.js';
+import { MIGRATING_PERSONALITIES as PERSONALITIES } from '../../runtime/emulator/api.js';
 import { openFdCount, tempDir } from './helpers.js';
 
 const tmp = tempDir();

@@ -49,11 +49,15 @@ function withFeature(ctx: CheckContext, call: CallShape, name: string): CallShap
   };
 }
 
-/** A feature this device lacks what it needs for, if any: no DMA logging, or no PRE_COPY. */
+/** A feature this device lacks what it needs for, if any: no DMA logging, no migration, or no PRE_COPY. */
 export function lackingFeature(ctx: CheckContext): string | null {
   const entries = Object.entries(ctx.spec.features);
   if (!ctx.facts.dmaLogging) {
     const f = entries.find(([, f]) => f.needs === 'dma_logging' && f.ops.includes('SET') && f.minsz > 0);
+    if (f) return f[0];
+  }
+  if (ctx.facts.migrationFlags === null) {
+    const f = entries.find(([, f]) => f.needs === 'migration' && f.minsz > 0);
     if (f) return f[0];
   }
   if (!ctx.has('PRE_COPY')) {
@@ -146,10 +150,31 @@ function send(ctx: CheckContext, c: CallShape): string {
   return result.ok ? 'success' : result.errno;
 }
 
+/** The feature calls are built on: MIG_DEVICE_STATE GET, or on a device without migration one it supports. */
 function baseCall(ctx: CheckContext): CallShape {
+  const blank = { badPointer: false, extraFlags: 0 } as CallShape;
+  if (ctx.facts.migrationFlags === null) {
+    const name = supportedFeatureWithPayload(ctx);
+    if (!name) ctx.skip('the device has no migration and no other feature with a payload to build calls on');
+    return withFeature(ctx, blank, name);
+  }
   const name = Object.keys(ctx.spec.features).find((n) => ctx.spec.features[n]!.short === 'MIG_DEVICE_STATE');
   if (!name) ctx.skip('the spec has no MIG_DEVICE_STATE feature to build calls on');
-  return { ...withFeature(ctx, { badPointer: false, extraFlags: 0 } as CallShape, name), get: true, set: false };
+  return { ...withFeature(ctx, blank, name), get: true, set: false };
+}
+
+/**
+ * A feature with a payload whose PROBE answers 0 (a driver feature such as LOW_POWER_ENTRY_WITH_WAKEUP). Only
+ * ever sent with a condition that makes it fail, so the device's power state is never touched.
+ */
+function supportedFeatureWithPayload(ctx: CheckContext): string | undefined {
+  return Object.keys(ctx.spec.features).find((name) => {
+    const f = ctx.spec.features[name]!;
+    if (f.minsz === 0 || f.needs !== 'driver_op') return false;
+    const op = f.ops[0] === 'GET' ? GET : SET;
+    return ctx.raw.feature({ index: f.index, bits: PROBE | op, argsz: 8, label: `PROBE|${f.ops[0]} ${f.short}` }).result
+      .ok;
+  });
 }
 
 function expectedErrno(rule: SpecRule, cond: Condition, call: CallShape, ctx: CheckContext): string {
@@ -166,7 +191,7 @@ export function featureHeaderCheck(rule: SpecRule): Check | null {
   return {
     rule: rule.id,
     run(ctx) {
-      ctx.reach(ctx.spec.fsm.initial);
+      ctx.resetToStart();
       const cond = CONDITIONS[rule.id]!;
       const candidate = cond.apply(baseCall(ctx), ctx);
       if (!candidate || !cond.holds(candidate, ctx))

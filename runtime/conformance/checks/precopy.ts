@@ -83,6 +83,8 @@ export const precopyV2NeedsPreCopy: Check = {
   rule: 'precopy.v2.needs_pre_copy',
   run(ctx) {
     if (ctx.has('PRE_COPY')) ctx.skip('the device has PRE_COPY');
+    // Without migration ops every migration feature is ENOTTY, this one included: nothing to learn here.
+    if (ctx.facts.migrationFlags === null) ctx.skip('the device does not support migration');
     const f = v2Feature(ctx);
     const { result } = ctx.raw.feature({ index: f.index, bits: SET, argsz: 8, label: `SET ${f.short}` });
     if (!result.ok && result.errno === 'ENOTTY' && ctx.rule.errno !== 'ENOTTY')

@@ -13,7 +13,7 @@ export interface RegionModel {
 
 export interface PersonalityModel {
   readonly name: Personality;
-  /** vfio_device_feature_migration.flags */
+  /** vfio_device_feature_migration.flags; 0 for a device without migration ops (its migration features: ENOTTY). */
   readonly migrationFlags: number;
   /** DMA logging ops: none (ENOTTY), a stub that logs nothing, or a real page bitmap. */
   readonly dmaLogging: 'none' | 'stub' | 'bitmap';
