@@ -3,6 +3,7 @@
  * notification listener fd. Filters stack and can never be removed, so this happens once per process; later
  * callers get the same listener back.
  */
+import { isSysError } from '../../sys/errors.js';
 import { addressOf, prctlOrThrow, syscallOrThrow } from '../../sys/libc.js';
 import { buildFilter, type FilterPlan } from './bpf.js';
 import {
@@ -20,6 +21,21 @@ export interface InstalledFilter {
 }
 
 let installed: InstalledFilter | undefined;
+
+/**
+ * Filters are inherited across fork and exec, and a process may have only one filter with a listener in its
+ * chain: a child spawned after its parent started an emulator cannot start its own (EBUSY). Its trapped
+ * syscalls go to the parent's supervisor, which lets them through untouched.
+ */
+export class InheritedFilterError extends Error {
+  constructor() {
+    super(
+      "cannot start the emulator: this process inherited an emulator's seccomp filter from its parent " +
+        '(seccomp NEW_LISTENER: EBUSY); start the emulator before spawning, or spawn from a process without one',
+    );
+    this.name = 'InheritedFilterError';
+  }
+}
 
 export function installedFilter(): InstalledFilter | undefined {
   return installed;
@@ -42,13 +58,20 @@ export function installFilterOnce(plan: FilterPlan): InstalledFilter {
   fprog.writeBigUInt64LE(addressOf(program), 8);
   // Without NO_NEW_PRIVS only CAP_SYS_ADMIN may install filters; with it, anyone can.
   prctlOrThrow(PR_SET_NO_NEW_PRIVS, 1);
-  const listenerFd = syscallOrThrow(
-    'seccomp(SET_MODE_FILTER)',
-    SyscallNr.seccomp,
-    SECCOMP_SET_MODE_FILTER,
-    SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-    fprog,
-  );
+  let listenerFd: number;
+  try {
+    listenerFd = syscallOrThrow(
+      'seccomp(SET_MODE_FILTER)',
+      SyscallNr.seccomp,
+      SECCOMP_SET_MODE_FILTER,
+      SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+      fprog,
+    );
+  } catch (e) {
+    // We install once per process, so a listener already in the chain can only come from an ancestor.
+    if (isSysError(e, 'EBUSY')) throw new InheritedFilterError();
+    throw e;
+  }
   installed = { listenerFd, plan };
   return installed;
 }

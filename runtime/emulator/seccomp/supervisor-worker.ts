@@ -6,7 +6,7 @@
  * poll() has a timeout so that when Node terminates this worker at process exit the thread returns to
  * JavaScript soon and can be stopped; a thread blocked forever in NOTIF_RECV would hang the exit.
  */
-import { mkdtempSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
@@ -119,6 +119,20 @@ function freeReservedFd(pid: number): number {
 
 const call = new Call();
 
+/** Threads of this process seen so far (notifications name the calling thread). */
+const ourThreads = new Set<number>();
+
+/**
+ * Child processes inherit the filter, so their trapped syscalls reach us too. They are not ours to emulate:
+ * their fd numbers mean other files, and their placeholders belong to no handler here.
+ */
+function isOurThread(tid: number): boolean {
+  if (ourThreads.has(tid)) return true;
+  if (!existsSync(`/proc/self/task/${tid}`)) return false;
+  ourThreads.add(tid);
+  return true;
+}
+
 function targetOf(n: Notification, fd: number, isVfioIoctl: boolean): FdTarget | undefined {
   const mine = owned.get(fd);
   if (mine) return { kind: 'installed', tag: mine.tag, dataPipe: mine.dataPipe };
@@ -130,7 +144,7 @@ function targetOf(n: Notification, fd: number, isVfioIoctl: boolean): FdTarget |
 }
 
 function decide(n: Notification): Answer {
-  if (!handler) return CONTINUE;
+  if (!handler || !isOurThread(n.pid)) return CONTINUE;
   const fd = Number(BigInt.asIntN(32, n.args[0]));
   const name = syscallNames.get(n.nr) ?? `syscall ${n.nr}`;
   const isIoctl = n.nr === SyscallNr.ioctl;

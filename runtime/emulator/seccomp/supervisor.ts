@@ -121,6 +121,12 @@ class SupervisorThread {
     return this.ready;
   }
 
+  /** Ends the worker, for a start that failed before any filter existed (nothing for it to serve). */
+  async terminate(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+
   async command(command: CommandWithoutId): Promise<ReplyFromWorker> {
     if (this.dead) throw this.dead;
     const requestId = this.nextRequestId++;
@@ -199,6 +205,13 @@ export async function startSupervisor(
     };
   } catch (e) {
     attached = false;
+    // A worker left behind with no filter to serve would keep the process alive: a failed first start (an
+    // inherited filter, say) must let the process exit.
+    if (thread && !installedFilter()) {
+      const idle = thread;
+      thread = undefined;
+      await idle.terminate();
+    }
     throw e;
   }
 }
