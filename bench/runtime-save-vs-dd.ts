@@ -1,7 +1,7 @@
 /**
  * Save 1 GiB from an emulated mlx5 device to a tmpfs file (the whole runtime path: session, pre-copy,
  * STOP_COPY, header, checksum, trailer) — with the checksum and with --raw — against `dd bs=1M` copying 1 GiB
- * from a pipe to a tmpfs file, interleaved in the same run. Each save runs in its own process under
+ * from a pipe fed like an emulated data fd to a tmpfs file, interleaved in the same run. Each save runs in its own process under
  * /usr/bin/time, whose peak RSS (the whole process, emulator thread included) is reported.
  *
  * The CLI comes from build/dist (npm run build) when it is there, else from the TypeScript sources via tsx;
@@ -34,15 +34,21 @@ function runtimeSave(raw: boolean): { gbps: number; rssMiB: number } {
   return { gbps: j.totalBytes / (j.elapsedMs / 1000) / 1e9, rssMiB: rssKiB / 1024 };
 }
 
+const feeder = fileURLToPath(new URL('./pipe-feeder.ts', import.meta.url));
+
+/**
+ * dd copying the same volume from a pipe to the same tmpfs file. The pipe is fed the way the emulator feeds
+ * a data fd (1 MiB writes into a 1 MiB pipe, bench/pipe-feeder.ts), so both sides pay the same producer on
+ * these 2 cores; a first dd eats the feeder's marker byte so the timed dd starts once data flows.
+ */
 function ddFromPipe(): number {
-  const mib = Math.round(bytes / 2 ** 20);
-  const txt = execFileSync(
-    'bash',
-    ['-c', `dd if=/dev/zero bs=1M count=${mib} status=none | dd of=${out} bs=1M iflag=fullblock 2>&1`],
-    { encoding: 'utf8' },
-  );
-  const m = /copied, ([\d.]+) s/.exec(txt);
-  return bytes / Number(m![1]) / 1e9;
+  const script =
+    `"${process.execPath}" --import tsx "${feeder}" ${bytes} | ` +
+    `{ dd bs=1 count=1 of=/dev/null status=none; LC_ALL=C dd of=${out} bs=1M iflag=fullblock 2>&1 >/dev/null; }`;
+  const txt = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
+  const m = /(\d+) bytes .* copied, ([\d.]+) s/.exec(txt);
+  if (!m || Number(m[1]) !== bytes) throw new Error(`unexpected dd report: ${txt}`);
+  return bytes / Number(m[2]) / 1e9;
 }
 
 const samples = {

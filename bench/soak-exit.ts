@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { AS_NOBODY } from '../test/unprivileged.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg >= 0 ? Number(process.argv[runsArg + 1]) : 20;
@@ -20,7 +21,7 @@ const endings = [[], ['--stop'], ['--process-exit']];
 let clean = 0;
 const times: number[] = [];
 for (let i = 0; i < runs; i++) {
-  const prefix = unprivileged ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+  const prefix = unprivileged ? AS_NOBODY : [];
   const command = [...prefix, process.execPath, '--import', 'tsx', fixture, ...endings[i % endings.length]!];
   const started = performance.now();
   const r = spawnSync(command[0]!, command.slice(1), {

@@ -3,7 +3,7 @@
 export const DEVICE_HELP = `DEVICE: a path or an emulated device
   /dev/vfio/devices/vfioN        cdev + /dev/iommu (BIND_IOMMUFD, IOAS_ALLOC, ATTACH)
   /dev/vfio/GROUP:NAME           legacy group/container, e.g. /dev/vfio/7:0000:01:00.0
-  emulated:PERSONALITY[+QUIRK…]  in-process emulator: mtty, hisi-acc, mlx5 (e.g. emulated:mtty+short-reads)
+  emulated:PERSONALITY[+QUIRK…]  in-process emulator: mtty, hisi-acc, mlx5, nomig (e.g. emulated:mtty+short-reads)
 common options:
   --json            print one JSON object on stdout (errors too)
   --size SIZE       state size of emulated mlx5 devices (e.g. 64MiB)

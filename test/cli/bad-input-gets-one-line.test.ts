@@ -7,14 +7,13 @@ import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../runtime/helpers.js';
+import { AS_NOBODY } from '../unprivileged.js';
 
 const bin = fileURLToPath(new URL('../../bin/vfio-uapi.js', import.meta.url));
 const tmp = tempDir();
 
 function run(args: string[], opts: { asNobody?: boolean; input?: Buffer } = {}) {
-  const argv = opts.asNobody
-    ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, ...args]
-    : [process.execPath, bin, ...args];
+  const argv = opts.asNobody ? [...AS_NOBODY, process.execPath, bin, ...args] : [process.execPath, bin, ...args];
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 60000, input: opts.input });
   return { code: r.status, stderr: r.stderr.trim(), stdout: r.stdout.trim() };
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { AS_NOBODY, canRunAsNobody } from '../unprivileged.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/exercise-demo.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,11 +63,9 @@ describe('a process using the supervisor exits cleanly', () => {
   });
 });
 
-const canDropPrivileges = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
-
-describe.skipIf(!canDropPrivileges)('as an unprivileged user (NO_NEW_PRIVS instead of CAP_SYS_ADMIN)', () => {
+describe.skipIf(!canRunAsNobody)('as an unprivileged user (NO_NEW_PRIVS instead of CAP_SYS_ADMIN)', () => {
   it('traps, answers, installs fds and exits the same way as uid 65534', async () => {
-    const r = await runChild(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']);
+    const r = await runChild(AS_NOBODY);
     expectCleanRun(r, 65534);
   });
 });
