@@ -4,9 +4,10 @@ import { join } from 'node:path';
 
 /**
  * A content-addressed cache under build/cache/ (git-ignored) for pure, slow steps of the generator:
- * reading doc comments with ts-morph (≈0.7 s just to load TypeScript) and rendering Graphviz SVGs.
- * The key is a hash of everything the result depends on, so a changed input is always recomputed and a
- * stale entry can never be served. `VFIO_UAPI_NO_CACHE=1` turns it off.
+ * reading doc comments with ts-morph (≈0.7 s just to load TypeScript), rendering Graphviz SVGs and
+ * compiling Handlebars templates to JavaScript. The key is a hash of everything the result depends on,
+ * so a changed input is always recomputed and a stale entry can never be served.
+ * `VFIO_UAPI_NO_CACHE=1` turns it off.
  */
 const root = new URL('../build/cache/', import.meta.url).pathname;
 
@@ -16,22 +17,43 @@ export function cacheKey(...parts: string[]): string {
   return h.digest('hex');
 }
 
-export async function cached<T>(kind: string, key: string, compute: () => T | Promise<T>): Promise<T> {
-  if (process.env.VFIO_UAPI_NO_CACHE) return compute();
-  const file = join(root, kind, `${key}.json`);
+const off = () => Boolean(process.env.VFIO_UAPI_NO_CACHE);
+
+function read<T>(kind: string, key: string): { value: T } | undefined {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    return { value: JSON.parse(readFileSync(join(root, kind, `${key}.json`), 'utf8')) as T };
   } catch {
-    // missing or unreadable: compute it
+    return undefined; // missing or unreadable: compute it
   }
-  const value = await compute();
+}
+
+function write(kind: string, key: string, value: unknown): void {
   try {
     mkdirSync(join(root, kind), { recursive: true });
+    const file = join(root, kind, `${key}.json`);
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(value));
     renameSync(tmp, file); // atomic, so a concurrent reader never sees half a file
   } catch {
     // a read-only checkout still works, only slower
   }
+}
+
+export async function cached<T>(kind: string, key: string, compute: () => T | Promise<T>): Promise<T> {
+  if (off()) return compute();
+  const hit = read<T>(kind, key);
+  if (hit) return hit.value;
+  const value = await compute();
+  write(kind, key, value);
+  return value;
+}
+
+/** `cached` for a synchronous step. */
+export function cachedSync<T>(kind: string, key: string, compute: () => T): T {
+  if (off()) return compute();
+  const hit = read<T>(kind, key);
+  if (hit) return hit.value;
+  const value = compute();
+  write(kind, key, value);
   return value;
 }

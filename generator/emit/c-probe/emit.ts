@@ -1,15 +1,15 @@
-import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import type { Ir } from '../../ir/types.js';
 import type { GeneratedFile } from '../index.js';
 import { probeModel, type ProbeModel } from '../../header/checks.js';
+import { compileTemplate, handlebars, type Template } from '../shared/render.js';
 
 /** Where the probe is written; `header-check` compiles this content (rendered from the IR it checks). */
 export const PROBE_PATH = 'generated/c-probe/vfio_uapi_probe.c';
 
-const hb = Handlebars.create();
+const hb = handlebars();
 hb.registerHelper('hex', (n: number) => '0x' + n.toString(16).padStart(6, '0'));
-let template: Handlebars.TemplateDelegate | undefined;
+let template: Template | undefined;
 
 /** The C condition under which a release counts as present in the header. */
 function releaseCondition(model: ProbeModel, i: number): string {
@@ -24,10 +24,7 @@ function releaseCondition(model: ProbeModel, i: number): string {
 /** Render the probe C source for an IR. */
 export function renderProbe(ir: Ir): string {
   const model = probeModel(ir);
-  template ??= hb.compile(readFileSync(new URL('./templates/probe.c.hbs', import.meta.url), 'utf8'), {
-    strict: true,
-    noEscape: true,
-  });
+  template ??= compileTemplate(hb, readFileSync(new URL('./templates/probe.c.hbs', import.meta.url), 'utf8'));
   return template({
     checkCount: model.checks.length,
     releases: model.releases.map((r, i) => ({ key: r.key, cond: releaseCondition(model, i) })),
