@@ -11,7 +11,11 @@ const here = new URL('.', import.meta.url).pathname;
  * tsx maps stack traces back to TypeScript lines, so this is the line a person edits.
  */
 export function callSite(): Site {
+  // Builders sit at most a few frames deep; a short stack keeps source-mapped capture cheap.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 8;
   const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
   for (const raw of stack.split('\n').slice(1)) {
     const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?$/.exec(raw.trim());
     if (!m) continue;
