@@ -4,6 +4,7 @@
  * that carries it, as drivers do. Accounting for PRECOPY_INFO follows what the caller has consumed.
  */
 import type { DataPipe } from './seccomp/data-pipe.js';
+import type { GatherSink } from './seccomp/handler.js';
 import type { ResumingBehaviour, SavingBehaviour } from './personalities/personality.js';
 
 /** Part of an outgoing stream whose bytes are produced on demand (a header, a generated image...). */
@@ -11,10 +12,16 @@ export interface StreamSegment {
   readonly length: number;
   /** Write bytes [at, at + n) of this segment into `into` at 0. */
   fill(into: Buffer, at: number, n: number): void;
+  /** Optionally, bytes [at, at + n) as pieces for a pipe (see `DataSource.gather`); else `fill` is used. */
+  gather?(at: number, n: number, sink: GatherSink): void;
 }
 
 export function bytesSegment(bytes: Buffer): StreamSegment {
-  return { length: bytes.length, fill: (into, at, n) => void bytes.copy(into, 0, at, at + n) };
+  return {
+    length: bytes.length,
+    fill: (into, at, n) => void bytes.copy(into, 0, at, at + n),
+    gather: (at, n, sink) => sink.copy(bytes, at, at + n),
+  };
 }
 
 /** The bytes a saving session offers, appended by the personality, produced lazily into the pipe. */
@@ -31,6 +38,7 @@ export class OutgoingStream {
   /** Stop producing after this many bytes (the close-data-fd-early fault). */
   limit = Infinity;
   onGrow: () => void = () => {};
+  private scratch = Buffer.alloc(0);
 
   append(segment: StreamSegment, { initial = false } = {}): void {
     if (segment.length === 0) return;
@@ -42,12 +50,28 @@ export class OutgoingStream {
 
   /** The pipe's data source: fill `into` with the next bytes. */
   produce(into: Buffer): number {
+    return this.advance(into.length, (seg, at, n, filled) =>
+      seg.fill(filled === 0 ? into : into.subarray(filled), at, n),
+    );
+  }
+
+  /** The pipe's gathering source: the next (at most `max`) bytes as pieces, the same bytes `produce` gives. */
+  gather(max: number, sink: GatherSink): number {
+    return this.advance(max, (seg, at, n) => {
+      if (seg.gather) return seg.gather(at, n, sink);
+      if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(Math.max(n, 1 << 16));
+      seg.fill(this.scratch, at, n);
+      sink.copy(this.scratch, 0, n);
+    });
+  }
+
+  private advance(max: number, emit: (seg: StreamSegment, at: number, n: number, filled: number) => void): number {
     let filled = 0;
-    const room = Math.min(into.length, this.limit - this.produced);
+    const room = Math.min(max, this.limit - this.produced);
     while (filled < room && this.current < this.segments.length) {
       const seg = this.segments[this.current]!;
       const n = Math.min(room - filled, seg.length - this.offsetInCurrent);
-      seg.fill(filled === 0 ? into : into.subarray(filled), this.offsetInCurrent, n);
+      emit(seg, this.offsetInCurrent, n, filled);
       filled += n;
       this.offsetInCurrent += n;
       if (this.offsetInCurrent === seg.length) {

@@ -9,7 +9,7 @@ import { checkRequest } from '../../generated/validators.js';
 import { CAPABILITY_BITS } from '../../generated/validators.js';
 import { OutgoingStream, ResumingSession, SavingSession, type DataSession } from './data-session.js';
 import type { DeviceModel } from './device-model.js';
-import type { HandlerEnvironment, IoctlCall } from './seccomp/handler.js';
+import type { GatherSink, HandlerEnvironment, IoctlCall } from './seccomp/handler.js';
 
 export type DataFdTag = { kind: 'data'; device: DeviceModel; session: DataSession };
 
@@ -29,7 +29,10 @@ function openSaving(env: HandlerEnvironment, device: DeviceModel, phase: 'pre-co
   const early = device.faults.takeEarlyClose();
   if (early !== undefined) stream.limit = early;
   const behaviour = device.personality.openSaving(stream, phase);
-  const pipe = env.createSourcePipe((into) => stream.produce(into));
+  const source = Object.assign((into: Buffer) => stream.produce(into), {
+    gather: (max: number, sink: GatherSink) => stream.gather(max, sink),
+  });
+  const pipe = env.createSourcePipe(source);
   return new SavingSession(stream, pipe, behaviour);
 }
 

@@ -12,6 +12,8 @@ export const F_SETFD = 2;
 export const F_GETFL = 3;
 export const F_SETFL = 4;
 export const F_SETPIPE_SZ = 1031;
+/** vmsplice/splice flag: return EAGAIN instead of waiting for pipe space. */
+export const SPLICE_F_NONBLOCK = 2;
 export const F_GETPIPE_SZ = 1032;
 export const FD_CLOEXEC = 1;
 

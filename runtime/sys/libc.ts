@@ -32,6 +32,10 @@ const c = {
   close: declare<[number], number>('int close(int fd)'),
   read: declare<[number, PointerArg, number], number>('long read(int fd, void *buf, unsigned long count)'),
   write: declare<[number, PointerArg, number], number>('long write(int fd, const void *buf, unsigned long count)'),
+  writev: declare<[number, PointerArg, number], number>('long writev(int fd, const void *iov, int iovcnt)'),
+  vmsplice: declare<[number, PointerArg, number, number], number>(
+    'long vmsplice(int fd, const void *iov, unsigned long nr_segs, unsigned int flags)',
+  ),
   pread: declare<[number, PointerArg, number, number], number>(
     'long pread(int fd, void *buf, unsigned long count, int64_t offset)',
   ),
@@ -81,6 +85,23 @@ export function read(fd: number, buf: Buffer, length = buf.length): number {
 
 export function write(fd: number, buf: Buffer, length = buf.length): number {
   const ret = c.write(fd, buf, length);
+  errnoAfterLastCall = ret < 0 ? koffi.errno() : 0;
+  return ret;
+}
+
+/** writev(2); `iov` holds `count` struct iovec {u64 base, u64 len} (see `addressOf`). */
+export function writev(fd: number, iov: Buffer, count: number): number {
+  const ret = c.writev(fd, iov, count);
+  errnoAfterLastCall = ret < 0 ? koffi.errno() : 0;
+  return ret;
+}
+
+/**
+ * vmsplice(2) into a pipe: the pipe references the user pages named by `iov` instead of copying them, so
+ * (without SPLICE_F_GIFT) they must stay allocated and unmodified until the reader has consumed them.
+ */
+export function vmsplice(fd: number, iov: Buffer, count: number, flags: number): number {
+  const ret = c.vmsplice(fd, iov, count, flags);
   errnoAfterLastCall = ret < 0 ? koffi.errno() : 0;
   return ret;
 }

@@ -3,15 +3,26 @@
  * stream is a 1 MiB seeded block repeated, with an 8-byte stamp (block number XOR salt) at every 1 MiB
  * boundary, so reordered, repeated or dropped blocks are caught. Producing and checking both cost one memcpy.
  */
+import { addressOf } from '../../sys/libc.js';
+import type { GatherSink } from '../seccomp/handler.js';
 import { seededBytes } from './state-digest.js';
 
 const BLOCK = 1 << 20;
+const PAGE = 4096;
+/**
+ * Seed → its block, cached for the life of the process and never written after it is seeded: `gather` hands
+ * these pages to pipes by reference (vmsplice), which is only sound for memory that never changes.
+ */
 const blocks = new Map<number, Buffer>();
 
+/** The block, page-aligned outside the JS heap, so each of its pages fills exactly one pipe slot. */
 function blockFor(seed: number): Buffer {
   let b = blocks.get(seed);
   if (!b) {
-    b = seededBytes(seed, BLOCK);
+    const raw = Buffer.allocUnsafeSlow(BLOCK + PAGE);
+    const skew = Number(addressOf(raw) % BigInt(PAGE));
+    b = raw.subarray(skew === 0 ? 0 : PAGE - skew).subarray(0, BLOCK);
+    seededBytes(seed, BLOCK).copy(b);
     blocks.set(seed, b);
   }
   return b;
@@ -21,6 +32,9 @@ export class GeneratedContent {
   private readonly block: Buffer;
   private scratch = Buffer.alloc(0);
   private readonly stamp = Buffer.alloc(8);
+  /** The first page of one block as the stream has it (stamp included), for `gather`. */
+  private readonly firstPage = Buffer.allocUnsafe(PAGE);
+  private firstPageOf = -1;
 
   constructor(
     seed: number,
@@ -46,6 +60,33 @@ export class GeneratedContent {
       const from = Math.max(pos, at);
       const to = Math.min(pos + n, at + 8);
       this.stamp.copy(into, from - pos, from - at, to - at);
+    }
+  }
+
+  /**
+   * Bytes [pos, pos + n) of the content as pieces, in order: the first page of each block (where its stamp
+   * is) copied, the rest of the block by reference to the cached block, which never changes.
+   */
+  gather(pos: number, n: number, sink: GatherSink): void {
+    const end = pos + n;
+    let p = pos;
+    while (p < end) {
+      const b = Math.floor(p / BLOCK);
+      const inBlock = p - b * BLOCK;
+      if (inBlock < PAGE) {
+        const to = Math.min(PAGE, inBlock + (end - p));
+        if (this.firstPageOf !== b) {
+          this.block.copy(this.firstPage, 0, 0, PAGE);
+          this.firstPage.writeBigUInt64LE(BigInt(b) ^ this.salt, 0);
+          this.firstPageOf = b;
+        }
+        sink.copy(this.firstPage, inBlock, to);
+        p += to - inBlock;
+      } else {
+        const to = Math.min(BLOCK, inBlock + (end - p));
+        sink.reference(this.block, inBlock, to);
+        p += to - inBlock;
+      }
     }
   }
 

@@ -52,7 +52,7 @@ function stateRecord(kind: KindName, seed: number, length: number, generation: n
   const content = new GeneratedContent(seed, contentSalt(Kind[kind], generation));
   return [
     bytesSegment(Buffer.concat([recordHeader(MLX5_DESCRIPTOR_BYTES + length, 0, MLX5_TAG_IMAGE), desc])),
-    { length, fill: (into, at, n) => content.fill(into, at, n) },
+    { length, fill: (into, at, n) => content.fill(into, at, n), gather: (at, n, sink) => content.gather(at, n, sink) },
   ];
 }
 

@@ -130,8 +130,25 @@ export interface HandlerEnvironment {
 /**
  * Produces the next bytes of an outgoing stream: fill `into` from the start and return how many bytes are
  * valid. Return 0 when nothing is available now; call `pipe.wake()` when more appears.
+ *
+ * A source may also offer `gather`: hand the next (at most `max`) bytes to `sink` as pieces, in stream order,
+ * and return how many bytes it handed over. The pipe then prefers `gather` and skips the copy into a
+ * buffer of its own for the pieces given by `reference`.
  */
-export type DataSource = (into: Buffer) => number;
+export type DataSource = ((into: Buffer) => number) & { gather?(max: number, sink: GatherSink): number };
+
+/** Where a gathering source hands its pieces. */
+export interface GatherSink {
+  /** Bytes [start, end) of `from`, copied before this call returns (`from` may change afterwards). */
+  copy(from: Buffer, start: number, end: number): void;
+  /**
+   * Bytes [start, end) of `from`, which the pipe may reference instead of copying (vmsplice): `from` must be
+   * backed by memory outside the JavaScript heap (not a small on-heap typed array), never modified and never
+   * released while the process lives, because the pipe keeps pointing at its pages until the reader has
+   * consumed them.
+   */
+  reference(from: Buffer, start: number, end: number): void;
+}
 
 /** Receives the bytes the caller wrote, in order; `end` is called once the caller closed its end. */
 export interface DataSink {
