@@ -106,7 +106,6 @@ export function emit(ir: Ir): GeneratedFile[] {
       strength: r.strength,
     }),
   }));
-  const capFlags = ir.flags[ir.fsm.capabilityFlags]!;
   const header = tsHeader('validators', specSources(ir.meta.specFiles));
   const forbiddenRule =
     Object.values(ir.rules).find((r) => r.condition === 'forbidden request')?.id ?? 'mig.state.set.forbidden';
@@ -124,11 +123,6 @@ export function emit(ir: Ir): GeneratedFile[] {
         featureChecksBeforeProbe: featureChecks.slice(0, probeAfter + 1),
         featureChecksAfterProbe: featureChecks.slice(probeAfter + 1),
         capRules,
-        capBits: JSON.stringify(Object.fromEntries(Object.entries(capFlags.members).map(([k, m]) => [k, m.value]))),
-        capSets: JSON.stringify(ir.fsm.capabilitySets),
-        paths: JSON.stringify(ir.fsm.paths),
-        forbidden: JSON.stringify(ir.fsm.forbidden.map((f) => ({ from: f.from, to: f.to, errno: f.errno }))),
-        requires: JSON.stringify(ir.fsm.requires),
         forbiddenRule,
         invalidRule,
       }),
