@@ -31,11 +31,8 @@ ${EXIT_HELP}`,
         args,
         options: {
           ...s.DEVICE_OPTIONS,
+          ...s.TRANSFER_OPTIONS,
           processes: { type: 'string' },
-          'no-precopy': { type: 'boolean' },
-          'max-rounds': { type: 'string' },
-          'dirty-threshold': { type: 'string' },
-          quiet: { type: 'boolean' },
         },
         allowPositionals: true,
         strict: true,
@@ -47,20 +44,8 @@ ${EXIT_HELP}`,
       const session = s.sessionOptions(values);
       const emu = s.emulatorOptions(values);
       const common = {
-        precopy: values['no-precopy'] ? false : undefined,
-        policy: {
-          ...(values['max-rounds'] ? { maxRounds: s.parseCount(values['max-rounds'], '--max-rounds') } : {}),
-          ...(values['dirty-threshold']
-            ? { dirtyThreshold: s.parseSize(values['dirty-threshold'], '--dirty-threshold') }
-            : {}),
-        },
+        ...s.transferOptions(values, json),
         session,
-        onProgress: s.progressPrinter(!values.quiet && !(json && !process.stderr.isTTY)),
-        onDecision:
-          values.quiet || json
-            ? undefined
-            : (d: { round: number; stop: boolean; reason: string }) =>
-                console.error(`pre-copy round ${d.round}: ${d.stop ? 'stop' : 'continue'} — ${d.reason}`),
       };
 
       let summary: Record<string, unknown>;

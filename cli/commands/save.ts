@@ -29,12 +29,9 @@ ${EXIT_HELP}`,
         args,
         options: {
           ...s.DEVICE_OPTIONS,
+          ...s.TRANSFER_OPTIONS,
           raw: { type: 'boolean' },
-          'no-precopy': { type: 'boolean' },
-          'max-rounds': { type: 'string' },
-          'dirty-threshold': { type: 'string' },
           'final-state': { type: 'string' },
-          quiet: { type: 'boolean' },
         },
         allowPositionals: true,
         strict: true,
@@ -47,20 +44,9 @@ ${EXIT_HELP}`,
       // Open the output only after the device: a bad device must not leave an empty file behind.
       const r = await rt.saveDevice(device, output, {
         raw: values.raw ?? false,
-        precopy: values['no-precopy'] ? false : undefined,
-        policy: {
-          ...(values['max-rounds'] ? { maxRounds: s.parseCount(values['max-rounds'], '--max-rounds') } : {}),
-          ...(values['dirty-threshold']
-            ? { dirtyThreshold: s.parseSize(values['dirty-threshold'], '--dirty-threshold') }
-            : {}),
-        },
+        ...s.transferOptions(values, json),
         ...(finalState ? { finalState } : {}),
         session,
-        onProgress: s.progressPrinter(!values.quiet && !(json && !process.stderr.isTTY)),
-        onDecision:
-          values.quiet || json
-            ? undefined
-            : (d) => console.error(`pre-copy round ${d.round}: ${d.stop ? 'stop' : 'continue'} — ${d.reason}`),
       });
       const snap = await device.snapshot();
       // With the stream on stdout, the summary must not be mixed into it.

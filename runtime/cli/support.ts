@@ -116,6 +116,36 @@ export function emulatorOptions(values: { size?: string; seed?: string }) {
   };
 }
 
+/** The pre-copy and progress options `save` and `migrate` share. */
+export const TRANSFER_OPTIONS = {
+  'no-precopy': { type: 'boolean' },
+  'max-rounds': { type: 'string' },
+  'dirty-threshold': { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
+
+/** Save options from TRANSFER_OPTIONS: pre-copy on or off, the policy's limits, progress and logged decisions. */
+export function transferOptions(
+  values: { 'no-precopy'?: boolean; 'max-rounds'?: string; 'dirty-threshold'?: string; quiet?: boolean },
+  json: boolean,
+) {
+  return {
+    precopy: values['no-precopy'] ? false : undefined,
+    policy: {
+      ...(values['max-rounds'] ? { maxRounds: parseCount(values['max-rounds'], '--max-rounds') } : {}),
+      ...(values['dirty-threshold']
+        ? { dirtyThreshold: parseSize(values['dirty-threshold'], '--dirty-threshold') }
+        : {}),
+    },
+    onProgress: progressPrinter(!values.quiet && !(json && !process.stderr.isTTY)),
+    onDecision:
+      values.quiet || json
+        ? undefined
+        : (d: { round: number; stop: boolean; reason: string }) =>
+            console.error(`pre-copy round ${d.round}: ${d.stop ? 'stop' : 'continue'} — ${d.reason}`),
+  };
+}
+
 /**
  * Progress on stderr. On a TTY: a bar redrawn in place. Otherwise: one plain line per second at most.
  * `--quiet` or `--json` with a non-TTY stderr may turn it off entirely.
