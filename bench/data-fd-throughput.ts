@@ -7,14 +7,13 @@
  *
  * Both sides time only the copy: the JS loop from its first read to the end, dd by its own report.
  */
-import { execFileSync } from 'node:child_process';
 import { openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DemoIoctl } from '../runtime/emulator/seccomp/demo-handler.js';
 import { startSupervisor } from '../runtime/emulator/seccomp/supervisor.js';
 import { Errno } from '../runtime/sys/errno.js';
 import { close, ioctl, lastErrno } from '../runtime/sys/libc.js';
+import { ddFromFedPipe } from './dd-from-fed-pipe.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -58,19 +57,7 @@ function readEmulatedStream(): number {
   return seconds;
 }
 
-const feeder = fileURLToPath(new URL('./pipe-feeder.ts', import.meta.url));
-
-/** dd reading the same volume from a pipe; returns dd's own copy time in seconds. */
-function ddFromPipe(): number {
-  // The first dd eats the feeder's marker byte, so the timed dd starts once data flows (not during node start-up).
-  const script =
-    `"${process.execPath}" --import tsx "${feeder}" ${bytes} | ` +
-    `{ dd bs=1 count=1 of=/dev/null status=none; LC_ALL=C dd of=/dev/null bs=1M 2>&1 >/dev/null; }`;
-  const report = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
-  const m = /(\d+) bytes .* copied, ([\d.]+) s/.exec(report);
-  if (!m || Number(m[1]) !== bytes) throw new Error(`unexpected dd report: ${report}`);
-  return Number(m[2]);
-}
+const ddFromPipe = () => ddFromFedPipe(bytes);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const emulated: number[] = [];

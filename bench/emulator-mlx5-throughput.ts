@@ -5,11 +5,10 @@
  *
  *   node --import tsx bench/emulator-mlx5-throughput.ts [--rounds 3] [--bytes 1073741824]
  */
-import { execFileSync } from 'node:child_process';
 import { closeSync, readSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../runtime/emulator/index.js';
 import { openViaGroup, setState, State } from '../test/emulator/raw.js';
+import { ddFromFedPipe } from './dd-from-fed-pipe.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -41,16 +40,7 @@ function readStopCopy(): { seconds: number; total: number } {
   return { seconds, total };
 }
 
-const feeder = fileURLToPath(new URL('./pipe-feeder.ts', import.meta.url));
-function ddFromPipe(total: number): number {
-  const script =
-    `"${process.execPath}" --import tsx "${feeder}" ${total} | ` +
-    `{ dd bs=1 count=1 of=/dev/null status=none; LC_ALL=C dd of=/dev/null bs=1M 2>&1 >/dev/null; }`;
-  const report = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
-  const m = /(\d+) bytes .* copied, ([\d.]+) s/.exec(report);
-  if (!m || Number(m[1]) !== total) throw new Error(`unexpected dd report: ${report}`);
-  return Number(m[2]);
-}
+const ddFromPipe = (total: number) => ddFromFedPipe(total);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const emulated: number[] = [];

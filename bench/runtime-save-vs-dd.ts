@@ -9,9 +9,10 @@
  *
  *   node --import tsx bench/runtime-save-vs-dd.ts [--rounds 3] [--size 1GiB] [--from dist|source]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ddFromFedPipe } from './dd-from-fed-pipe.js';
 
 const arg = (n: string, d: string) => (process.argv.includes(n) ? process.argv[process.argv.indexOf(n) + 1]! : d);
 const rounds = Number(arg('--rounds', '3'));
@@ -34,22 +35,8 @@ function runtimeSave(raw: boolean): { gbps: number; rssMiB: number } {
   return { gbps: j.totalBytes / (j.elapsedMs / 1000) / 1e9, rssMiB: rssKiB / 1024 };
 }
 
-const feeder = fileURLToPath(new URL('./pipe-feeder.ts', import.meta.url));
-
-/**
- * dd copying the same volume from a pipe to the same tmpfs file. The pipe is fed the way the emulator feeds
- * a data fd (1 MiB writes into a 1 MiB pipe, bench/pipe-feeder.ts), so both sides pay the same producer on
- * these 2 cores; a first dd eats the feeder's marker byte so the timed dd starts once data flows.
- */
-function ddFromPipe(): number {
-  const script =
-    `"${process.execPath}" --import tsx "${feeder}" ${bytes} | ` +
-    `{ dd bs=1 count=1 of=/dev/null status=none; LC_ALL=C dd of=${out} bs=1M iflag=fullblock 2>&1 >/dev/null; }`;
-  const txt = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
-  const m = /(\d+) bytes .* copied, ([\d.]+) s/.exec(txt);
-  if (!m || Number(m[1]) !== bytes) throw new Error(`unexpected dd report: ${txt}`);
-  return bytes / Number(m[2]) / 1e9;
-}
+/** dd's rate (GB/s) copying the same volume from a fed pipe to the same tmpfs file. */
+const ddFromPipe = () => bytes / ddFromFedPipe(bytes, out, { fullblock: true }) / 1e9;
 
 const samples = {
   checked: [] as number[],
