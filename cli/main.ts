@@ -6,11 +6,9 @@ import { readdirSync } from 'node:fs';
  * This folder sits above both the generator and the runtime: it is the one place that may import either.
  */
 
-export interface Command {
-  summary: string;
-  usage: string;
-  run(args: string[]): Promise<number>;
-}
+import type { Command } from './command.js';
+
+export type { Command };
 
 const commandsDir = new URL('./commands/', import.meta.url).pathname;
 

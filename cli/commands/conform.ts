@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 
 const conform: Command = {
   summary: 'judge a device against every rule of the migration uAPI spec; one result per rule',
@@ -30,7 +30,7 @@ exit codes:
   3  the device cannot be opened
   4  the device does not support migration`,
   async run(args) {
-    const s = await import('../../runtime/cli/support.js');
+    const s = await import('../support.js');
     const json = args.includes('--json');
     let device: import('../../runtime/device/device.js').Device | null = null;
     try {

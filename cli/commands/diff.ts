@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 
 const USAGE = `vfio-uapi diff OLD NEW [--format text|markdown|json] [--json] [--allow FILE] [--out FILE] [--svg-dir DIR] [--no-docs]
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 
 const emulate: Command = {
   summary: 'start emulated VFIO devices (mtty, hisi-acc, mlx5, with quirks) and print their placeholder nodes',

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 
 const gen: Command = {
   summary: 'regenerate generated/ from the spec (writes only changed files); --check fails if any differ',

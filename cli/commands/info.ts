@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { DEVICE_HELP, EXIT_HELP } from '../../runtime/cli/help-text.js';
-import type { Command } from '../main.js';
+import { DEVICE_HELP, EXIT_HELP } from '../help-text.js';
+import type { Command } from '../command.js';
 
 const info: Command = {
   summary: 'open a device and show its info, features, migration capabilities and state',
@@ -11,7 +11,7 @@ ${DEVICE_HELP}
 ${EXIT_HELP}`,
   async run(args) {
     const { openDevice } = await import('../../runtime/index.js');
-    const s = await import('../../runtime/cli/support.js');
+    const s = await import('../support.js');
     const json = args.includes('--json');
     let device: Awaited<ReturnType<typeof openDevice>> | null = null;
     try {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 
 const ir: Command = {
   summary: 'print the IR of a spec (all layouts, numbers, state-machine paths) as JSON',

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { DEVICE_HELP, EXIT_HELP } from '../../runtime/cli/help-text.js';
-import type { Command } from '../main.js';
+import { DEVICE_HELP, EXIT_HELP } from '../help-text.js';
+import type { Command } from '../command.js';
 
 const migrate: Command = {
   summary: 'migrate a device into another: pre-copy, STOP_COPY, RESUMING, RUNNING — in one process or two',
@@ -23,7 +23,7 @@ ${DEVICE_HELP}
 ${EXIT_HELP}`,
   async run(args) {
     const rt = await import('../../runtime/index.js');
-    const s = await import('../../runtime/cli/support.js');
+    const s = await import('../support.js');
     const json = args.includes('--json');
     const devices: InstanceType<typeof rt.Device>[] = [];
     try {
@@ -72,7 +72,7 @@ ${EXIT_HELP}`,
         const r = await rt.migrate(devices[0]!, devices[1]!, common);
         summary = { processes: 1, ...r };
       } else {
-        const { migrateToChild } = await import('../../runtime/cli/two-process.js');
+        const { migrateToChild } = await import('../two-process.js');
         const childArgs = [
           ...(values.size ? ['--size', values.size] : []),
           '--seed',

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { DEVICE_HELP, EXIT_HELP } from '../../runtime/cli/help-text.js';
-import type { Command } from '../main.js';
+import { DEVICE_HELP, EXIT_HELP } from '../help-text.js';
+import type { Command } from '../command.js';
 
 const save: Command = {
   summary: "save a device's migration state (pre-copy rounds, then STOP_COPY) to a file, pipe or stdout",
@@ -21,7 +21,7 @@ ${DEVICE_HELP}
 ${EXIT_HELP}`,
   async run(args) {
     const rt = await import('../../runtime/index.js');
-    const s = await import('../../runtime/cli/support.js');
+    const s = await import('../support.js');
     const json = args.includes('--json');
     let device: InstanceType<typeof rt.Device> | null = null;
     try {

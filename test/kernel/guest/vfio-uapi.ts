@@ -3,7 +3,7 @@
 // entry imports the device commands statically and dispatches the way cli/main.ts does. The commands'
 // own code (option parsing, runtime calls, output, exit codes) is what runs.
 // Usage: node vfio-uapi.mjs <info|save|load|migrate|conform> [args…]
-import type { Command } from '../../../cli/main.js';
+import type { Command } from '../../../cli/command.js';
 import conform from '../../../cli/commands/conform.js';
 import info from '../../../cli/commands/info.js';
 import load from '../../../cli/commands/load.js';

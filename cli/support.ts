@@ -2,8 +2,8 @@
  * What the device commands (info, save, load, migrate) share: exit codes, turning errors into one line,
  * sizes like `256MiB`, device options, and the progress line on stderr.
  */
-import { isVfioError, type FailureKind } from '../errors.js';
-import type { ProgressEvent } from '../stream/progress.js';
+import { isVfioError, type FailureKind } from '../runtime/errors.js';
+import type { ProgressEvent } from '../runtime/stream/progress.js';
 
 export const EXIT_CODES = {
   ok: 0,

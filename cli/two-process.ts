@@ -5,12 +5,12 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
-import type { Device } from '../device/device.js';
-import { VfioError } from '../errors.js';
-import { MigrationSession, type SessionOptions } from '../migration/session.js';
-import { close, libc } from '../sys/index.js';
-import { saveToEndpoint, type SaveToResult } from '../stream/file.js';
-import type { SaveStreamOptions } from '../stream/save.js';
+import type { Device } from '../runtime/device/device.js';
+import { VfioError } from '../runtime/errors.js';
+import { MigrationSession, type SessionOptions } from '../runtime/migration/session.js';
+import { close, libc } from '../runtime/sys/index.js';
+import { saveToEndpoint, type SaveToResult } from '../runtime/stream/file.js';
+import type { SaveStreamOptions } from '../runtime/stream/save.js';
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
@@ -46,7 +46,7 @@ export interface ChildLoadResult {
  */
 export function startChildLoad(destinationSpec: string, childArgs: string[]) {
   const [ours, theirs] = socketPair();
-  const bin = fileURLToPath(new URL('../../bin/vfio-uapi.js', import.meta.url));
+  const bin = fileURLToPath(new URL('../bin/vfio-uapi.js', import.meta.url));
   const child = spawn(process.execPath, [bin, 'load', destinationSpec, 'fd:3', '--json', '--quiet', ...childArgs], {
     stdio: ['ignore', 'pipe', 'inherit', theirs],
   });
