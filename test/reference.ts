@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../generator/ir/load.js';
 
-/** The checked fact sheet in ../shared/reference (CI gets a read-only copy beside the clone). */
+/**
+ * The kernel facts the tests check the spec against (layouts, numbers, the kernel's step table), held in
+ * the repository with their sources: test/fixtures/kernel-facts/vfio-migration-uapi.json.
+ */
 export function referenceJson(): any {
-  return JSON.parse(readFileSync(join(REPO_ROOT, '../shared/reference/vfio-migration-uapi.json'), 'utf8'));
+  const url = new URL('./fixtures/kernel-facts/vfio-migration-uapi.json', import.meta.url);
+  return JSON.parse(readFileSync(url, 'utf8'));
 }
