@@ -7,7 +7,10 @@ function median(env: NodeJS.ProcessEnv): { runs: number[]; median: number } {
   const runs: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, ['bin/vfio-uapi.js', 'gen', '--check'], { encoding: 'utf8', env });
+    const r = spawnSync(process.execPath, ['packages/vfio-uapi/bin/vfio-uapi.js', 'gen', '--check'], {
+      encoding: 'utf8',
+      env,
+    });
     runs.push(Number(process.hrtime.bigint() - t0) / 1e6);
     if (r.status !== 0) {
       console.error(r.stderr || r.stdout);

@@ -4,13 +4,12 @@
  * from a pipe fed like an emulated data fd to a tmpfs file, interleaved in the same run. Each save runs in its own process under
  * /usr/bin/time, whose peak RSS (the whole process, emulator thread included) is reported.
  *
- * The CLI comes from build/dist (npm run build) when it is there, else from the TypeScript sources via tsx;
- * `--from source` forces the latter.
+ * The CLI is the compiled package (npm run build; `npm ci` builds it).
  *
- *   node --import tsx bench/runtime-save-vs-dd.ts [--rounds 3] [--size 1GiB] [--from dist|source]
+ *   node --import tsx bench/runtime-save-vs-dd.ts [--rounds 3] [--size 1GiB]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ddFromFedPipe } from './dd-from-fed-pipe.js';
 
@@ -18,10 +17,7 @@ const arg = (n: string, d: string) => (process.argv.includes(n) ? process.argv[p
 const rounds = Number(arg('--rounds', '3'));
 const size = arg('--size', '1GiB');
 const bytes = Number(/^(\d+)GiB$/.exec(size)?.[1] ?? 1) * 2 ** 30;
-const distBin = fileURLToPath(new URL('../build/dist/vfio-uapi.mjs', import.meta.url));
-const sourceBin = fileURLToPath(new URL('../bin/vfio-uapi.js', import.meta.url));
-const from = arg('--from', existsSync(distBin) ? 'dist' : 'source');
-const bin = from === 'dist' ? distBin : sourceBin;
+const bin = fileURLToPath(new URL('../packages/vfio-uapi/bin/vfio-uapi.js', import.meta.url));
 const out = '/dev/shm/vfio-uapi-bench.vfio';
 const rssFile = '/dev/shm/vfio-uapi-bench.rss';
 
@@ -66,7 +62,9 @@ rmSync(out, { force: true });
 rmSync(rssFile, { force: true });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const dd = median(samples.dd);
-console.log(`save ${size} emulated:mlx5 → tmpfs file, ${rounds} interleaved rounds (medians), CLI from ${from}`);
+console.log(
+  `save ${size} emulated:mlx5 → tmpfs file, ${rounds} interleaved rounds (medians), CLI from the compiled package`,
+);
 console.log(
   `runtime save, checksum on   ${median(samples.checked).toFixed(2)} GB/s  ${(median(samples.checked) / dd).toFixed(2)}× dd (target ≥ 0.9)   peak RSS ${median(samples.rss).toFixed(0)} MiB (max ${Math.max(...samples.rss).toFixed(0)}; target ≤ 96)`,
 );

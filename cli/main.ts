@@ -3,35 +3,48 @@ import { readdirSync } from 'node:fs';
 /**
  * The `vfio-uapi` command line. Each command lives in cli/commands/<name>.ts and is loaded only when
  * used, so `vfio-uapi check` never pays for koffi and `vfio-uapi save` never pays for ts-morph.
- * This folder sits above both the generator and the runtime: it is the one place that may import either.
+ * Device commands import the runtime; the tool commands import the generator and are compiled into the
+ * vfio-uapi-tools package (tools.ts), so this dispatcher finds them there when they are not beside it.
  */
 
 import type { Command } from './command.js';
+import { TOOL_COMMANDS, TOOLS_HINT, TOOLS_PACKAGE, toolsMissing } from './tools.js';
 
 export type { Command };
 
+const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const commandsDir = new URL('./commands/', import.meta.url).pathname;
 
+type Loader = () => Promise<{ default: Command }>;
+
 /** Command name → loader. Each file cli/commands/<name>.ts default-exports a Command; adding one touches nothing else. */
-function commands(): Record<string, () => Promise<{ default: Command }>> {
-  const out: Record<string, () => Promise<{ default: Command }>> = {};
+function commands(): Record<string, Loader> {
+  const out: Record<string, Loader> = {};
   for (const f of readdirSync(commandsDir).sort()) {
-    if (!f.endsWith('.ts') || f.endsWith('.test.ts')) continue;
-    const name = f.slice(0, -3);
+    if (!f.endsWith(ext) || f.endsWith(`.test${ext}`) || f.endsWith('.d.ts')) continue;
+    const name = f.slice(0, -ext.length);
     out[name] = () => import(commandsDir + f);
   }
-  return out;
+  for (const name of TOOL_COMMANDS) out[name] ??= () => import(`${TOOLS_PACKAGE}/commands/${name}`);
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 async function help(): Promise<string> {
   const lines = ['usage: vfio-uapi <command> [options]', '', 'commands:'];
+  let missing = false;
   for (const [name, load] of Object.entries(commands())) {
-    const c = (await load()).default;
-    lines.push(`  ${name.padEnd(13)} ${c.summary}`);
+    try {
+      lines.push(`  ${name.padEnd(13)} ${(await load()).default.summary}`);
+    } catch (error) {
+      if (!toolsMissing(error)) throw error;
+      missing = true;
+      lines.push(`  ${name.padEnd(13)} (not installed)`);
+    }
   }
   lines.push('', 'Run `vfio-uapi <command> --help` for the options of one command.');
+  if (missing) lines.push(`Not installed: ${TOOLS_HINT}.`);
   return lines.join('\n');
 }
 
@@ -46,7 +59,14 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`vfio-uapi: unknown command "${name}"; run \`vfio-uapi --help\` for the list`);
     return EXIT.usage;
   }
-  const cmd = (await load()).default;
+  let cmd: Command;
+  try {
+    cmd = (await load()).default;
+  } catch (error) {
+    if (!toolsMissing(error)) throw error;
+    console.error(`vfio-uapi ${name}: ${TOOLS_HINT}`);
+    return EXIT.usage;
+  }
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(`usage: ${cmd.usage}\n\n${cmd.summary}`);
     return EXIT.ok;
@@ -59,8 +79,4 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.VFIO_UAPI_DEBUG) console.error(err.stack);
     return EXIT.failure;
   }
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await main(process.argv.slice(2));
 }

@@ -41,7 +41,8 @@ export function reportError(command: string, e: unknown, json: boolean): number 
     return BY_KIND[e.kind];
   }
   const err = e as Error & { code?: string };
-  const usage = err.code?.startsWith('ERR_PARSE_ARGS') || err instanceof UsageError;
+  const usage =
+    err.code?.startsWith('ERR_PARSE_ARGS') || err.code === 'ERR_VFIO_UAPI_TOOLS_MISSING' || err instanceof UsageError;
   if (json) console.log(JSON.stringify({ ok: false, error: err.message, kind: usage ? 'usage' : 'failure' }));
   else console.error(`vfio-uapi ${command}: ${err.message}`);
   if (process.env.VFIO_UAPI_DEBUG) console.error(err.stack);

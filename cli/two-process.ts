@@ -40,13 +40,16 @@ export interface ChildLoadResult {
   [k: string]: unknown;
 }
 
+// The package's command: beside the compiled code (dist/cli/ → bin/), or, from the sources, the checkout's.
+const BIN = import.meta.url.endsWith('.ts') ? '../packages/vfio-uapi/bin/vfio-uapi.js' : '../../bin/vfio-uapi.js';
+
 /**
  * Start the destination process. Call this BEFORE this process starts its emulator: a seccomp filter with a
  * listener is inherited by children, and the kernel then refuses the child's own listener (EBUSY).
  */
 export function startChildLoad(destinationSpec: string, childArgs: string[]) {
   const [ours, theirs] = socketPair();
-  const bin = fileURLToPath(new URL('../bin/vfio-uapi.js', import.meta.url));
+  const bin = fileURLToPath(new URL(BIN, import.meta.url));
   const child = spawn(process.execPath, [bin, 'load', destinationSpec, 'fd:3', '--json', '--quiet', ...childArgs], {
     stdio: ['ignore', 'pipe', 'inherit', theirs],
   });

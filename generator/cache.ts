@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cacheRoot } from './paths.js';
 
 /**
- * A content-addressed cache under build/cache/ (git-ignored) for pure, slow steps of the generator:
+ * A content-addressed cache (build/cache/ of the project, git-ignored; see paths.ts) for pure, slow steps of the generator:
  * reading doc comments with ts-morph (≈0.7 s just to load TypeScript), rendering Graphviz SVGs and
  * compiling Handlebars templates to JavaScript. The key is a hash of everything the result depends on,
  * so a changed input is always recomputed and a stale entry can never be served.
  * `VFIO_UAPI_NO_CACHE=1` turns it off.
  */
-const root = new URL('../build/cache/', import.meta.url).pathname;
+let root: string | undefined;
+const dir = () => (root ??= cacheRoot());
 
 export function cacheKey(...parts: string[]): string {
   const h = createHash('sha256');
@@ -21,7 +23,7 @@ const off = () => Boolean(process.env.VFIO_UAPI_NO_CACHE);
 
 function read<T>(kind: string, key: string): { value: T } | undefined {
   try {
-    return { value: JSON.parse(readFileSync(join(root, kind, `${key}.json`), 'utf8')) as T };
+    return { value: JSON.parse(readFileSync(join(dir(), kind, `${key}.json`), 'utf8')) as T };
   } catch {
     return undefined; // missing or unreadable: compute it
   }
@@ -29,8 +31,8 @@ function read<T>(kind: string, key: string): { value: T } | undefined {
 
 function write(kind: string, key: string, value: unknown): void {
   try {
-    mkdirSync(join(root, kind), { recursive: true });
-    const file = join(root, kind, `${key}.json`);
+    mkdirSync(join(dir(), kind), { recursive: true });
+    const file = join(dir(), kind, `${key}.json`);
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(value));
     renameSync(tmp, file); // atomic, so a concurrent reader never sees half a file

@@ -6,7 +6,14 @@
  *   await saveDevice(dev, 'state.vfio');                          // pre-copy + STOP_COPY into a file
  *   await dev.close();
  */
-export { openDevice, openDevices, classifyDevice, type DeviceSpec, type OpenOptions } from './device/open.js';
+export {
+  openDevice,
+  openDevices,
+  classifyDevice,
+  type DeviceSpec,
+  type DevicesFor,
+  type OpenOptions,
+} from './device/open.js';
 export { Device, type MigrationCapabilities, type FeatureProbe, type DeviceIdentity } from './device/device.js';
 export { ioctlsIssued } from './device/ioctls.js';
 export { VfioError, isVfioError, type FailureKind, type FdKind } from './errors.js';

@@ -15,10 +15,12 @@ step() {
     [ -n "${VFIO_UAPI_COUNT_FILE:-}" ] && echo "$name 0 1 0" >> "$VFIO_UAPI_COUNT_FILE"
   fi
 }
+# The compiled packages are what the CLI tests, the examples and the consumer test run.
+step build node packages/build.mjs
 step format npx --no-install prettier --check --log-level warn .
 step typecheck npx --no-install tsc --noEmit
-step spec-check node bin/vfio-uapi.js check
-step gen-check node bin/vfio-uapi.js gen --check
+step spec-check node packages/vfio-uapi/bin/vfio-uapi.js check
+step gen-check node packages/vfio-uapi/bin/vfio-uapi.js gen --check
 # vitest reports its own counts; a crash before any test still counts as a failure.
 before=$( [ -n "${VFIO_UAPI_COUNT_FILE:-}" ] && wc -l < "$VFIO_UAPI_COUNT_FILE" || echo 0)
 if ! npx --no-install vitest run; then failed=1; fi

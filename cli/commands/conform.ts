@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
+import { uapiTools } from '../tools.js';
 
 const conform: Command = {
   summary: 'judge a device against every rule of the migration uAPI spec; one result per rule',
@@ -59,8 +60,7 @@ exit codes:
       const c = await import('../../runtime/conformance/index.js');
       let spec = c.generatedSpecData();
       if (values.spec) {
-        const { loadSpec } = await import('../../generator/ir/load.js');
-        spec = c.specDataFromIr(await loadSpec(values.spec, { docs: false }), values.spec);
+        spec = c.specDataFromIr(await (await uapiTools('--spec')).loadSpec(values.spec, { docs: false }), values.spec);
       }
       let knownPath = values['known-failures'] ?? null;
       if (knownPath === 'auto') knownPath = c.knownFailuresPathForDevice(target);

@@ -3,7 +3,7 @@
  * your own progress handling and error policy. Errors are typed (VfioError: kind, op, state, errno, rule).
  *   node --import tsx examples/embed/main.ts
  */
-import { isVfioError, migrate, MigrationSession, openDevices } from '../../runtime/index.js';
+import { isVfioError, migrate, MigrationSession, openDevices } from 'vfio-uapi';
 
 const [source, destination] = await openDevices(['emulated:mlx5', 'emulated:mlx5'], { stateSize: 4 << 20 });
 try {

@@ -2,8 +2,7 @@
 // table and over the table vfio-uapi generates, for every capability set and request.
 // Usage: node --import tsx examples/kernel-table-loop/run.ts
 import { readFileSync } from 'node:fs';
-import { loadSpec, REPO_ROOT } from '../../generator/ir/load.js';
-import { checkKernelTable, fsmFacts, parseKernelTable } from '../../generator/fsm/kernel-table.js';
+import { checkKernelTable, fsmFacts, loadSpec, parseKernelTable, REPO_ROOT } from 'vfio-uapi-tools';
 
 const ir = await loadSpec(undefined, { docs: false });
 const facts = fsmFacts(ir);

@@ -4,7 +4,7 @@
  *   node --import tsx examples/precopy-loop/main.ts [DEVICE]
  */
 import { readSync } from 'node:fs';
-import { MigrationSession, openDevice, PrecopyPolicy } from '../../runtime/index.js';
+import { MigrationSession, openDevice, PrecopyPolicy } from 'vfio-uapi';
 
 const device = await openDevice(process.argv[2] ?? 'emulated:mlx5', { stateSize: 8 << 20 });
 const session = MigrationSession.open(device);

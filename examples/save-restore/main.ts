@@ -3,7 +3,7 @@
  *   node --import tsx examples/save-restore/main.ts [SOURCE] [DESTINATION] [FILE]
  * Defaults to two emulated mlx5 devices, so it runs anywhere.
  */
-import { loadDevice, openDevices, saveDevice } from '../../runtime/index.js';
+import { loadDevice, openDevices, saveDevice } from 'vfio-uapi';
 
 const [source = 'emulated:mlx5', destination = 'emulated:mlx5', file = '/tmp/vfio-uapi-example.vfio'] =
   process.argv.slice(2);

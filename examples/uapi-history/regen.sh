@@ -6,9 +6,9 @@ cd "$(dirname "$0")/../.."
 R=examples/uapi-history/reports
 run() { # name old new [extra args]
   local name=$1 old=$2 new=$3; shift 3
-  node bin/vfio-uapi.js diff "$old" "$new" --format markdown --svg-dir "$R/$name" --out "$R/$name.md" "$@"; echo "$name: markdown exit $?"
-  node bin/vfio-uapi.js diff "$old" "$new" --out "$R/$name.txt" "$@"; echo "$name: text exit $?"
-  node bin/vfio-uapi.js diff "$old" "$new" --json --out "$R/$name.json" "$@"; echo "$name: json exit $?"
+  npx vfio-uapi diff "$old" "$new" --format markdown --svg-dir "$R/$name" --out "$R/$name.md" "$@"; echo "$name: markdown exit $?"
+  npx vfio-uapi diff "$old" "$new" --out "$R/$name.txt" "$@"; echo "$name: text exit $?"
+  npx vfio-uapi diff "$old" "$new" --json --out "$R/$name.json" "$@"; echo "$name: json exit $?"
 }
 run 2022-review examples/uapi-history/rfc-2022 examples/uapi-history/v6.2
 run 2022-review-allowed examples/uapi-history/rfc-2022 examples/uapi-history/v6.2 --allow examples/uapi-history/allowed-breaks.txt

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importModule } from '../ir/import-module.js';
 import { DEFAULT_SPEC, irFromExports, REPO_ROOT } from '../ir/load.js';
 import type { Ir } from '../ir/types.js';
 import { normaliseOverlay } from './project.js';
@@ -108,7 +108,7 @@ export function resolveSide(arg: string, cwd = process.cwd()): SideSource {
 
 /** Import the side's spec module (with its own spec/dsl), apply overlay markers, and build the IR. */
 export async function loadSide(src: SideSource, opts: { docs?: boolean } = {}): Promise<Side> {
-  const exports = (await import(pathToFileURL(src.module).href)) as Record<string, unknown>;
+  const exports = await importModule(src.module);
   const n = normaliseOverlay(exports);
   const ir = await irFromExports(n.exports, { docs: opts.docs ?? true, root: src.root });
   return {

@@ -1,6 +1,7 @@
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ir } from '../ir/types.js';
+import { MODULE_EXT } from '../paths.js';
 
 /** One generated file: its path under the repo root and its exact bytes. */
 export interface GeneratedFile {
@@ -24,7 +25,7 @@ export async function emitters(): Promise<Emitter[]> {
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
     .sort()) {
-    const file = join(here, dir, 'emit.ts');
+    const file = join(here, dir, `emit${MODULE_EXT}`);
     if (!existsSync(file)) continue;
     const mod = (await import(file)) as { emit?: Emitter };
     if (typeof mod.emit !== 'function') throw new Error(`generator/emit/${dir}/emit.ts has no \`emit\` export`);

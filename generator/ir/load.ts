@@ -1,16 +1,17 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { cached, cacheKey } from '../cache.js';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from '../paths.js';
+import { importModule } from './import-module.js';
 import { buildIr } from './build.js';
 import type { DeclDocs } from './docs.js';
 import type { Ir } from './types.js';
 
-/** The repository root (two levels above this file). */
-export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
+/** The project whose spec/ and generated/ the generator works on (see paths.ts). */
+export const REPO_ROOT = PROJECT_ROOT;
 
 /** The default spec module. */
-export const DEFAULT_SPEC = join(REPO_ROOT, 'spec/vfio/index.ts');
+export const DEFAULT_SPEC = join(REPO_ROOT, 'spec', 'vfio', 'index.ts');
 
 export interface LoadOptions {
   /** Read doc comments with ts-morph (default true; tests of layout alone may skip it). */
@@ -31,8 +32,7 @@ export function specFilesOf(modulePath: string): string[] {
 /** Import a spec module, read its doc comments, and build the IR. */
 export async function loadSpec(modulePath: string = DEFAULT_SPEC, opts: LoadOptions = {}): Promise<Ir> {
   const abs = resolve(modulePath);
-  const exports = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
-  return irFromExports(exports, opts);
+  return irFromExports(await importModule(abs), opts);
 }
 
 /** Build the IR from already-imported spec exports (docs are read from the files the items came from). */

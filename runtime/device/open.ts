@@ -62,8 +62,17 @@ export async function openDevice(spec: DeviceSpec, opts: OpenOptions = {}): Prom
   return (await openDevices([spec], opts))[0]!;
 }
 
-/** Open several devices; all `emulated:…` ones share one emulator, started once with all of them. */
-export async function openDevices(specs: DeviceSpec[], opts: OpenOptions = {}): Promise<Device[]> {
+/** One Device per designator, in order: a tuple of designators gives a tuple of devices. */
+export type DevicesFor<T extends readonly DeviceSpec[]> = { -readonly [K in keyof T]: Device };
+
+/**
+ * Open several devices; all `emulated:…` ones share one emulator, started once with all of them.
+ * `const [src, dst] = await openDevices(['emulated:mlx5', '/dev/vfio/devices/vfio0'])` types both as Device.
+ */
+export async function openDevices<const T extends readonly DeviceSpec[]>(
+  specs: T,
+  opts: OpenOptions = {},
+): Promise<DevicesFor<T>> {
   const emulatedAt: number[] = [];
   const emulatedOpts = specs.flatMap((s, i) => {
     const e = typeof s === 'string' ? parseEmulated(s) : null;
@@ -102,7 +111,7 @@ export async function openDevices(specs: DeviceSpec[], opts: OpenOptions = {}): 
     if (emulator && !opened.length) await emulator.stop().catch(() => {});
     throw e;
   }
-  return opened;
+  return opened as DevicesFor<T>;
 }
 
 /** open(2) with O_RDWR|O_CLOEXEC, turning errno into a sentence about the path. */

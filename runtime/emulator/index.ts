@@ -7,15 +7,14 @@ import type { DeviceSnapshot, EmulatedDeviceOptions, EmulatorHandle, Fault } fro
 import type { EmulatorHandlerOptions, EmulatorMessage } from './device-handler.js';
 import { groupDeviceName, nodePaths } from './nodes.js';
 import { startSupervisor } from './seccomp/supervisor.js';
+import { siblingModule } from '../worker.js';
 
 export * from './api.js';
 export { QUIRK_BREAKS, type QuirkEffect } from './quirks.js';
 
 export async function startEmulator({ devices }: { devices: EmulatedDeviceOptions[] }): Promise<EmulatorHandle> {
   const handlerOptions: EmulatorHandlerOptions = { devices };
-  // From the prebuilt bundle (build/dist) the handler is the JavaScript built beside it.
-  const handler = import.meta.url.endsWith('.ts') ? './device-handler.ts' : './device-handler.mjs';
-  const supervisor = await startSupervisor(new URL(handler, import.meta.url), { handlerOptions });
+  const supervisor = await startSupervisor(siblingModule(import.meta.url, 'device-handler'), { handlerOptions });
   const paths = nodePaths(supervisor.placeholderDir);
   const send = (m: EmulatorMessage) => supervisor.message(m);
   return {

@@ -1,13 +1,12 @@
 /**
- * Starting and talking to the stream worker. From the TypeScript sources the worker registers tsx itself
- * (as the emulator's supervisor does), which works under node, tsx and vitest; from the built bundle
- * (build/dist) it loads the prebuilt stream-worker.mjs beside it and needs no tsx.
+ * Starting and talking to the stream worker (the compiled stream-worker.js beside this module; from the
+ * TypeScript sources, the .ts one through tsx — see runtime/worker.ts).
  *
  * A worker created after the emulator started is covered by its seccomp filter, so it can read emulated
  * data fds like the thread that created it.
  */
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startSiblingWorker } from '../worker.js';
 import type { ReadCounters } from './fd-io.js';
 import { FdIoError } from './fd-io.js';
 import type { CommandToStreamWorker, ReplyFromStreamWorker } from './stream-worker-protocol.js';
@@ -15,18 +14,8 @@ import type { CommandToStreamWorker, ReplyFromStreamWorker } from './stream-work
 type Final = Exclude<ReplyFromStreamWorker, { type: 'progress' }>;
 
 function startWorker(): Worker {
-  const here = import.meta.url;
   const options = { execArgv: [], stdout: false, stderr: false, resourceLimits: { maxOldGenerationSizeMb: 32 } };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./stream-worker.mjs', here), options);
-  const require = createRequire(here);
-  const tsxApi = require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
-  const entry = new URL('./stream-worker.ts', here).href;
-  const bootstrap = `
-    const { pathToFileURL } = require('node:url');
-    import(pathToFileURL(${JSON.stringify(tsxApi)}).href)
-      .then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })
-      .catch((e) => { process.stderr.write('stream worker failed to start: ' + (e && e.stack || e) + '\\n'); process.exit(1); });`;
-  return new Worker(bootstrap, { ...options, eval: true });
+  return startSiblingWorker(import.meta.url, 'stream-worker', options, 'stream worker');
 }
 
 /** One worker for one transfer: send a command, get progress callbacks, await the final reply. */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../runtime/helpers.js';
 import { AS_NOBODY } from '../unprivileged.js';
 
-const bin = fileURLToPath(new URL('../../bin/vfio-uapi.js', import.meta.url));
+const bin = fileURLToPath(new URL('../../packages/vfio-uapi/bin/vfio-uapi.js', import.meta.url));
 const tmp = tempDir();
 
 function run(args: string[], opts: { asNobody?: boolean; input?: Buffer } = {}) {

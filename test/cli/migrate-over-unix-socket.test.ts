@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { tempDir } from '../runtime/helpers.js';
 
-const bin = fileURLToPath(new URL('../../bin/vfio-uapi.js', import.meta.url));
+const bin = fileURLToPath(new URL('../../packages/vfio-uapi/bin/vfio-uapi.js', import.meta.url));
 const tmp = tempDir();
 afterAll(() => tmp.remove());
 

@@ -367,10 +367,14 @@ describe('git revisions and the CLI', () => {
     expect(JSON.parse(renderJson(r)).summary.exitCode).toBe(11);
     let code = 0;
     try {
-      execFileSync('node', ['bin/vfio-uapi.js', 'diff', ex('rfc-2022'), ex('v6.2'), '--no-docs', '--json'], {
-        cwd: REPO_ROOT,
-        stdio: 'pipe',
-      });
+      execFileSync(
+        'node',
+        ['packages/vfio-uapi/bin/vfio-uapi.js', 'diff', ex('rfc-2022'), ex('v6.2'), '--no-docs', '--json'],
+        {
+          cwd: REPO_ROOT,
+          stdio: 'pipe',
+        },
+      );
     } catch (e) {
       code = (e as { status: number }).status;
     }

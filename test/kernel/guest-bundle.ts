@@ -38,7 +38,8 @@ export async function bundleGuestEntry(): Promise<string> {
     format: 'esm',
     target: 'node20',
     // koffi is native: it stays a bare import and resolves from the project's node_modules (an ancestor of build/).
-    external: ['koffi'],
+    // vfio-uapi-tools (the generator, for `conform --spec`) is not for the guest: it stays an import never taken.
+    external: ['koffi', 'vfio-uapi-tools'],
     plugins: [generatorLeftOut],
     metafile: true,
     logLevel: 'warning',

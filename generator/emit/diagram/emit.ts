@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { cached, cacheKey } from '../../cache.js';
 import { arcExists, capsOf, stateSupported } from '../../fsm/derive.js';
 import type { IrArc, IrFsm, Ir } from '../../ir/types.js';
@@ -76,12 +78,13 @@ export function fsmDot(fsm: IrFsm, caps: string | null): string {
   return render(here, 'fsm.dot', { header: HEADER, title: q(title), statements: lines });
 }
 
-// The renderer's version is part of the cache key (its package.json is not exported, so read it from disk).
-const VIZ_VERSION = (
-  JSON.parse(readFileSync(new URL('../../../node_modules/@viz-js/viz/package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
+// The renderer's version is part of the cache key. Its package.json is not exported, so it is read from the
+// folder the package resolves to, wherever npm put it.
+const VIZ_VERSION = (() => {
+  let dir = dirname(createRequire(import.meta.url).resolve('@viz-js/viz'));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+})();
 
 /** Render DOT to SVG with Graphviz (wasm); the XML declaration gives way to the generated header. */
 export async function renderSvg(dot: string): Promise<string> {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ir, IrField, IrRule } from '../../ir/types.js';
 import type { GeneratedFile } from '../index.js';
+import { PROJECT_ROOT } from '../../paths.js';
 import { compileTemplate, handlebars } from '../shared/render.js';
 
 /**
@@ -54,7 +55,7 @@ const anchor = (s: string) =>
     .replace(/ /g, '-');
 const site = (x: { site: { file: string; line: number } }) => `${x.site.file}:${x.site.line}`;
 
-const docsDir = new URL('../../../generated/docs/', import.meta.url).pathname;
+const docsDir = join(PROJECT_ROOT, 'generated', 'docs');
 const svgs = () =>
   existsSync(docsDir)
     ? readdirSync(docsDir)

@@ -8,8 +8,8 @@
  * emulated syscalls synchronously or from threads created later.
  */
 import { rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startSiblingWorker } from '../../worker.js';
 import { O_CLOEXEC, O_NONBLOCK } from '../../sys/constants.js';
 import { close, pipe2OrThrow, write } from '../../sys/libc.js';
 import { defaultFdSyscalls, type FilterPlan } from './bpf.js';
@@ -57,23 +57,7 @@ class SupervisorThread {
     this.exiting = new Int32Array(sharedState);
     const data: SupervisorWorkerData = { controlReadFd: controlRead, sharedState };
     const options = { workerData: data, execArgv: [], stdout: false, stderr: false };
-    if (!import.meta.url.endsWith('.ts')) {
-      // Running from the prebuilt bundle (build/dist, npm run build): its worker is JavaScript, no tsx needed
-      // (tsx in the worker costs ~30 MiB of RSS).
-      this.worker = new Worker(new URL('./supervisor-worker.mjs', import.meta.url), options);
-    } else {
-      const require = createRequire(import.meta.url);
-      // require.resolve picks the CommonJS build of tsx's API; the ESM build sits beside it (see its exports map).
-      const tsxApi = require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
-      const entry = new URL('./supervisor-worker.ts', import.meta.url).href;
-      // The worker runs TypeScript, so it registers tsx itself; this works under node, tsx and vitest alike.
-      const bootstrap = `
-        const { pathToFileURL } = require('node:url');
-        import(pathToFileURL(${JSON.stringify(tsxApi)}).href)
-          .then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })
-          .catch((e) => { process.stderr.write('seccomp supervisor failed to start: ' + (e && e.stack || e) + '\\n'); process.exit(1); });`;
-      this.worker = new Worker(bootstrap, { ...options, eval: true });
-    }
+    this.worker = startSiblingWorker(import.meta.url, 'supervisor-worker', options, 'seccomp supervisor');
     this.ready = new Promise((resolve, reject) => {
       const onMessage = (reply: ReplyFromWorker) => {
         if (reply.type === 'ready') return resolve();

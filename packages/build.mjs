@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// `npm run build` (also run by `npm ci` through `prepare`): compiles the TypeScript sources into the two
+// packages' dist/ folders with tsc, then copies beside the compiled code the files it reads at run time:
+// generator templates, known-failure lists, plain-JS worker scripts, ir.json (without whitespace).
+// Two tsc passes: JavaScript and source maps without comments (the shipped runtime stays small), then the
+// .d.ts files with every doc comment (what editors show). Plain JavaScript, so it runs before anything is built.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+
+// The tools first: the runtime's `conform --spec` imports their types.
+const packages = [
+  { dir: 'packages/vfio-uapi-tools', assets: [['generator', /\.hbs$/]] },
+  {
+    dir: 'packages/vfio-uapi',
+    assets: [
+      ['runtime', /\.(txt|mjs)$/],
+      ['generated', /^ir\.json$/],
+    ],
+  },
+];
+
+for (const { dir, assets } of packages) {
+  const dist = join(root, dir, 'dist');
+  rmSync(dist, { recursive: true, force: true }); // no compiled file outlives its source
+  const project = ['-p', join(root, dir, 'tsconfig.json')];
+  compile(dir, project);
+  compile(dir, [
+    ...project,
+    '--declaration',
+    '--emitDeclarationOnly',
+    '--removeComments',
+    'false',
+    '--sourceMap',
+    'false',
+  ]);
+  let copied = 0;
+  for (const [folder, pattern] of assets) copied += copyMatching(join(root, folder), join(dist, folder), pattern);
+  console.log(`build: ${relative(root, dist)} compiled, ${copied} asset file(s) copied`);
+}
+
+function compile(dir, args) {
+  try {
+    execFileSync(process.execPath, [tsc, ...args], { stdio: 'inherit' });
+  } catch {
+    console.error(`build: tsc failed for ${dir} (the errors are above)`);
+    process.exit(1);
+  }
+}
+
+function copyMatching(from, to, pattern) {
+  let n = 0;
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    if (entry.isDirectory()) n += copyMatching(source, join(to, entry.name), pattern);
+    else if (pattern.test(entry.name)) {
+      mkdirSync(to, { recursive: true });
+      if (entry.name.endsWith('.json'))
+        writeFileSync(join(to, entry.name), JSON.stringify(JSON.parse(readFileSync(source, 'utf8'))));
+      else copyFileSync(source, join(to, entry.name));
+      n++;
+    }
+  }
+  return n;
+}
