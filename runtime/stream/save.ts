@@ -20,7 +20,7 @@ export { CHUNK };
 export interface ChunkSink {
   write(buf: Buffer, length: number): void;
   /** A buffer (at least CHUNK) the sink would like the data read into, e.g. where its checksum reads. */
-  readonly buffer?: Buffer;
+  readonly buffer?: Buffer | undefined;
   /** The fd the sink writes to: needed to run the copy in a worker (`inWorker`). */
   readonly fd?: number;
   /** Whether the sink keeps a checksum (the worker then keeps it and reports it through `movedInWorker`). */
