@@ -15,6 +15,8 @@ export const EXIT_CODES = {
   badStream: 6,
   io: 7,
   verification: 8,
+  /** Stopped by SIGINT (128 + 2); SIGTERM gives 143. */
+  interrupted: 130,
 } as const;
 
 export { EXIT_HELP, DEVICE_HELP } from './help-text.js';
@@ -30,6 +32,7 @@ const BY_KIND: Record<FailureKind, number> = {
   io: EXIT_CODES.io,
   verification: EXIT_CODES.verification,
   usage: EXIT_CODES.usage,
+  cancelled: EXIT_CODES.interrupted,
 };
 
 /** Print one clear line (or a JSON object with --json) for an error; return the exit code. */

@@ -102,7 +102,14 @@ export async function migrateToChild(
   let sourceDigest: string | null = null;
   let save: SaveToResult;
   try {
-    const endpoint = { fd: child.fd, name: 'socket to the destination process', seekable: false, size: 0, close() {} };
+    const endpoint = {
+      fd: child.fd,
+      name: 'the socket to the destination process',
+      seekable: false,
+      size: 0,
+      mode: 'socket' as const,
+      close() {},
+    };
     save = await saveToEndpoint(session, endpoint, {
       ...opts,
       afterStopCopy: async () => {

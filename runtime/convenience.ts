@@ -6,13 +6,16 @@ import { openSink, openSource, type Endpoint } from './stream/endpoints.js';
 import { saveToEndpoint, type SaveToOptions, type SaveToResult } from './stream/file.js';
 import { loadStream, type LoadOptions, type LoadResult } from './stream/load.js';
 
-/** `to`: a path, `-`, `fd:N` or `unix:/path` (see openSink), or an endpoint the caller opened and closes. */
+/**
+ * `to`: a path (written atomically), `-`, `fd:N` or `unix:/path` (see openSink), or an endpoint the caller
+ * opened and closes. `connectTimeoutMs`, `ioTimeoutMs` and `signal` bound and stop the transfer (limits.ts).
+ */
 export async function saveDevice(
   device: Device,
   to: string | Endpoint,
   opts: SaveToOptions & { session?: SessionOptions } = {},
 ): Promise<SaveToResult & { report: SessionReport }> {
-  const out = typeof to === 'string' ? openSink(to) : borrowed(to);
+  const out = typeof to === 'string' ? openSink(to, opts) : borrowed(to);
   const session = MigrationSession.open(device, opts.session);
   try {
     const r = await saveToEndpoint(session, out, opts);
@@ -29,7 +32,7 @@ export async function loadDevice(
   from: string | Endpoint,
   opts: LoadOptions & { session?: SessionOptions } = {},
 ): Promise<LoadResult & { report: SessionReport }> {
-  const source = typeof from === 'string' ? openSource(from) : borrowed(from);
+  const source = typeof from === 'string' ? openSource(from, opts) : borrowed(from);
   const session = MigrationSession.open(device, opts.session);
   try {
     const r = await loadStream(session, source, opts);
@@ -49,7 +52,9 @@ function borrowed(e: Endpoint): Endpoint {
     name: e.name,
     seekable: e.seekable,
     size: e.size,
+    ...(e.mode ? { mode: e.mode } : {}),
     ...(e.accept ? { accept: () => e.accept!() } : {}),
+    ...(e.commit ? { commit: () => e.commit!() } : {}),
     close() {},
   };
 }

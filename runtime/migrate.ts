@@ -8,7 +8,9 @@ import type { Device } from './device/device.js';
 import { VfioError } from './errors.js';
 import { MigrationSession, type SessionOptions } from './migration/session.js';
 import type { SessionReport } from './migration/report.js';
+import { factsOf } from './stream/device-facts.js';
 import { writeAll, type ReadCounters } from './stream/fd-io.js';
+import { incompatibility } from './stream/format.js';
 import { saveStream, safeRecover, type SaveResult, type SaveStreamOptions } from './stream/save.js';
 
 export interface MigrateOptions extends Omit<SaveStreamOptions, 'afterStopCopy'> {
@@ -48,6 +50,7 @@ class DataFdSink {
 }
 
 export async function migrate(source: Device, destination: Device, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  assertCanTake(source, destination);
   const src = MigrationSession.open(source, opts.session);
   const dst = MigrationSession.open(destination, opts.session);
   const before = await destination.snapshot();
@@ -90,4 +93,12 @@ export async function migrate(source: Device, destination: Device, opts: Migrate
       },
     );
   return { ...result, verification, source: src.report, destination: dst.report };
+}
+
+/** Refuse, before either device is touched, a destination that cannot take the source's stream (format.ts). */
+function assertCanTake(source: Device, destination: Device): void {
+  source.requireMigration();
+  destination.requireMigration();
+  const why = incompatibility(factsOf(source), factsOf(destination));
+  if (why) throw new VfioError(why, { kind: 'bad-stream', op: 'migrate', fdKind: 'device' });
 }

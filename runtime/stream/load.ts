@@ -4,29 +4,24 @@
  * RESUMING, so a damaged stream never gets to run.
  */
 import type { StateName } from '../../generated/constants.js';
-import type { Device } from '../device/device.js';
 import { VfioError } from '../errors.js';
 import type { MigrationSession } from '../migration/session.js';
-import type { Endpoint } from './endpoints.js';
+import { Errno } from '../sys/index.js';
+import { peerOf, type Endpoint } from './endpoints.js';
 import { CHUNK } from './chunk.js';
-import { copyHoldingTail } from './copy-loops.js';
-import { FdIoError, readFully, type ReadCounters } from './fd-io.js';
+import { copyHoldingTailAsync } from './copy-loops.js';
+import { FdIoError, type ReadCounters } from './fd-io.js';
 import { StreamChecksum } from './checksum.js';
-import {
-  checkHeaderFixed,
-  checksumHex,
-  decodeHeader,
-  decodeTrailer,
-  HEADER_FIXED,
-  TRAILER_SIZE,
-  type StreamHeader,
-} from './format.js';
+import { checksumHex, TRAILER_SIZE, type StreamHeader } from './format.js';
+import { checkTrailer, readAndCheckHeader, refuseHeaderInRawFile } from './header-io.js';
+import { cancelFlagOf, type TransferLimits } from './limits.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
 import { fromIo, safeRecover } from './save.js';
 import { StreamWorker } from './stream-worker-client.js';
-import { pread } from '../sys/index.js';
 
-export interface LoadOptions {
+export { readAndCheckHeader };
+
+export interface LoadOptions extends TransferLimits {
   /** The input is a bare stream without header and trailer. */
   raw?: boolean;
   /** Load even if the header names another kind of device or other migration flags. */
@@ -47,62 +42,6 @@ export interface LoadResult {
   io: ReadCounters;
 }
 
-function bad(message: string, hint?: string): VfioError {
-  return new VfioError(message, { kind: 'bad-stream', op: 'load', fdKind: 'stream', hint });
-}
-
-/**
- * Read and check the header (and, for a regular file, the trailer's presence and length) without touching
- * the device. Returns the header and how many body bytes a file should hold (null for pipes).
- */
-export function readAndCheckHeader(
-  source: Endpoint,
-  device: Device,
-  opts: LoadOptions,
-  io: ReadCounters,
-): { header: StreamHeader; expectedBody: number | null } {
-  const fixed = Buffer.alloc(HEADER_FIXED);
-  const got = readFully(source.fd, fixed, HEADER_FIXED, io);
-  if (got === 0) throw bad(`${source.name} is empty`);
-  const { identityLength } = checkHeaderFixed(fixed.subarray(0, got));
-  const identity = Buffer.alloc(identityLength);
-  if (readFully(source.fd, identity, identityLength, io) !== identityLength)
-    throw bad(`${source.name} is truncated inside its header`);
-  const header = decodeHeader(fixed, identity);
-  const caps = device.migration();
-  if (!opts.force) {
-    if (caps && caps.flags !== header.migrationFlags)
-      throw bad(
-        `${source.name} was saved from a device with migration flags 0x${header.migrationFlags.toString(16)}; ${device.id.spec} has 0x${caps.flags.toString(16)}`,
-        'use --force to load it anyway',
-      );
-    const kind = (s: string) => (s.startsWith('emulated:') ? s.split('+')[0] : null);
-    const theirs = kind(header.identity);
-    const ours = kind(device.id.identity);
-    if (theirs && ours && theirs !== ours)
-      throw bad(
-        `${source.name} was saved from ${header.identity}; it cannot be loaded into ${device.id.spec}`,
-        'use --force to load it anyway',
-      );
-  }
-  let expectedBody: number | null = null;
-  if (source.seekable) {
-    const headerLength = HEADER_FIXED + identityLength;
-    if (source.size < headerLength + TRAILER_SIZE)
-      throw bad(`${source.name} is truncated: no trailer after the header`);
-    const trailerBuf = Buffer.alloc(TRAILER_SIZE);
-    pread(source.fd, trailerBuf, TRAILER_SIZE, source.size - TRAILER_SIZE);
-    const trailer = decodeTrailer(trailerBuf);
-    expectedBody = source.size - headerLength - TRAILER_SIZE;
-    if (!trailer) throw bad(`${source.name} is truncated: it does not end in a trailer`);
-    if (trailer.streamBytes !== expectedBody)
-      throw bad(
-        `${source.name} is truncated or padded: the trailer promises ${trailer.streamBytes} stream bytes, the file holds ${expectedBody}`,
-      );
-  }
-  return { header, expectedBody };
-}
-
 /** Load `source` into the device of `session` (which must be able to reach RESUMING). */
 export async function loadStream(
   session: MigrationSession,
@@ -112,8 +51,18 @@ export async function loadStream(
   const device = session.device;
   if (!device) throw new VfioError('loading needs a device', { kind: 'usage', op: 'load', fdKind: 'device' });
   const io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
-  source.accept?.();
-  const checked = opts.raw ? null : readAndCheckHeader(source, device, opts, io);
+  await source.accept?.();
+  const peer = peerOf(source, opts);
+  const sourceError = (e: FdIoError) =>
+    fromIo(e, e.call === 'read' ? 'source' : 'device', session.state, { name: source.name, peer, signal: opts.signal });
+  let checked: Awaited<ReturnType<typeof readAndCheckHeader>> | null = null;
+  try {
+    if (opts.raw) refuseHeaderInRawFile(source);
+    else checked = await readAndCheckHeader(source, peer, device, opts, io);
+    if (opts.signal?.aborted) throw new FdIoError('read', Errno.ECANCELED);
+  } catch (e) {
+    throw e instanceof FdIoError ? sourceError(e) : e;
+  }
   const meter = new ProgressMeter(opts.onProgress);
   // Room for one chunk plus the trailer-sized tail we hold back until we know it is not the trailer.
   const hold = opts.raw ? 0 : TRAILER_SIZE;
@@ -132,10 +81,10 @@ export async function loadStream(
     let tail: Buffer;
     try {
       if (worker) {
-        await worker.run<'done'>({ type: 'start', checksum: !opts.raw });
+        await worker.run<'done'>({ type: 'start', checksum: !opts.raw, cancel: cancelFlagOf(opts.signal) });
         const r = await worker.run<'held-done'>({
           type: 'copy-holding-tail',
-          from: source.fd,
+          from: peer,
           to: session.dataFd,
           hold,
         });
@@ -147,25 +96,16 @@ export async function loadStream(
         // Read into the checksum's own buffer (it has room for CHUNK + hold): summed where the bytes land.
         const sum = opts.raw ? null : new StreamChecksum();
         const buf = sum ? sum.buffer : Buffer.allocUnsafe(CHUNK);
-        const r = copyHoldingTail(source.fd, session.dataFd, buf, hold, sum, (n) => meter.add(n), io);
+        const r = await copyHoldingTailAsync(peer, session.dataFd, buf, hold, sum, (n) => meter.add(n), io);
         body = r.body;
         tail = r.tail;
         checksum = sum ? sum.digest() : null;
       }
     } catch (e) {
-      throw e instanceof FdIoError ? fromIo(e, e.call === 'read' ? 'source' : 'device', session.state) : e;
+      throw e instanceof FdIoError ? sourceError(e) : e;
     }
     meter.end();
-    if (!opts.raw) {
-      const trailer = tail.length === TRAILER_SIZE ? decodeTrailer(tail) : null;
-      if (!trailer) throw bad(`${source.name} is truncated: the stream ends without a trailer`);
-      if (trailer.streamBytes !== body)
-        throw bad(`${source.name} is truncated: the trailer promises ${trailer.streamBytes} bytes, ${body} arrived`);
-      if (trailer.checksum !== checksum)
-        throw bad(
-          `${source.name} is damaged: checksum mismatch (trailer ${checksumHex(trailer.checksum)}, stream ${checksumHex(checksum!)})`,
-        );
-    }
+    if (checked) checkTrailer(source.name, tail, body, checksum!, checked.header);
     session.moveTo(opts.finalState ?? 'RUNNING');
     return {
       header: checked?.header ?? null,

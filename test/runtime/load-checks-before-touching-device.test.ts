@@ -30,7 +30,7 @@ it.each([
       old.writeUInt16LE(1, 8);
       return old;
     },
-    /format version 1 .*reads version 2/,
+    /format version 1 .*reads version 3/,
   ],
 ] as const)('%s input is refused', async (name, damage, message) => {
   writeFileSync(tmp.file(`${name}.vfio`), damage(readFileSync(tmp.file('good.vfio'))));
