@@ -1,56 +1,62 @@
-import { parseArgs } from 'node:util';
-import { DEVICE_HELP, EXIT_HELP } from '../help-text.js';
+import { DEVICE_HELP, EXIT_HELP, VALUES_HELP } from '../help-text.js';
+import {
+  DEVICE,
+  DEVICE_OPTIONS,
+  endpoint,
+  finalState,
+  flag,
+  optionsHelp,
+  parseCommandLine,
+  STREAM_OPTIONS,
+} from '../options.js';
 import type { Command } from '../command.js';
+
+const OPTIONS = {
+  raw: flag('the input is a bare stream without header and trailer'),
+  force: flag('load even if the header names another driver or other migration flags'),
+  'final-state': finalState('state to move to afterwards (default RUNNING)'),
+  ...STREAM_OPTIONS,
+  ...DEVICE_OPTIONS,
+};
 
 const load: Command = {
   summary: 'load a saved migration state into a device (RESUMING), then run it',
   usage: `vfio-uapi load DEVICE INPUT [options]
 
-INPUT: a file written by \`vfio-uapi save\`, - for stdin, fd:N for an inherited descriptor, or unix:/PATH to
-listen on a Unix socket there and load what the first connection sends (start this before the sender).
-The header is checked before the device is touched (foreign or truncated files are refused), the
-checksum and trailer before the device leaves RESUMING.
+INPUT: a file written by \`vfio-uapi save\`, - for stdin (not a terminal), fd:N for an inherited descriptor,
+or unix:/PATH to listen on a Unix socket there and load what the first connection sends (start this before
+the sender; a stale socket there is replaced, anything else at the path is refused). The header is checked
+before the device is touched (foreign, damaged or truncated files, and streams for another driver or other
+migration flags, are refused), the checksum and trailer before the device leaves RESUMING.
 options:
-  --raw              the input is a bare stream without header and trailer
-  --force            load even if the header names another device kind or other migration flags
-  --final-state S    state to move to afterwards (default RUNNING)
-  --quiet            no progress on stderr
+${optionsHelp(OPTIONS)}
 
 ${DEVICE_HELP}
+${VALUES_HELP}
 
 ${EXIT_HELP}`,
   async run(args) {
-    const rt = await import('../../runtime/index.js');
     const s = await import('../support.js');
+    const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');
-    let device: InstanceType<typeof rt.Device> | null = null;
+    let device: import('../../runtime/index.js').Device | null = null;
     let source: import('../../runtime/index.js').Endpoint | null = null;
     try {
-      const { values, positionals } = parseArgs({
-        args,
-        options: {
-          ...s.DEVICE_OPTIONS,
-          raw: { type: 'boolean' },
-          force: { type: 'boolean' },
-          'final-state': { type: 'string' },
-          quiet: { type: 'boolean' },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-      if (positionals.length !== 2) throw new s.UsageError('give DEVICE and INPUT');
+      const { values, positionals } = parseCommandLine(args, OPTIONS, [DEVICE, endpoint('INPUT')]);
       const [spec, input] = positionals as [string, string];
-      const session = s.sessionOptions(values);
-      const finalState = values['final-state'] as never;
+      const signal = interruptSignal();
+      const limits = s.transferLimits(values, signal);
+      const rt = await import('../../runtime/index.js');
       // Open the input before starting a device (a bad path fails first; a socket starts listening).
-      source = rt.openSource(input);
+      source = rt.openSource(input, limits);
       device = await rt.openDevice(spec, s.emulatorOptions(values));
       const before = await device.snapshot();
       const r = await rt.loadDevice(device, source, {
-        raw: values.raw ?? false,
-        force: values.force ?? false,
-        ...(finalState ? { finalState } : {}),
-        session,
+        raw: values.raw,
+        force: values.force,
+        ...(values['final-state'] ? { finalState: values['final-state'] } : {}),
+        ...limits,
+        session: s.sessionOptions(values),
         onProgress: s.progressPrinter(!values.quiet && !(json && !process.stderr.isTTY)),
       });
       const snap = await device.snapshot();
@@ -62,14 +68,15 @@ ${EXIT_HELP}`,
         digestBefore: before?.digest ?? null,
         digest: snap?.digest ?? null,
       };
-      if (json) console.log(JSON.stringify(out));
+      if (json)
+        console.log(JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? v.toString(16).padStart(16, '0') : v)));
       else
         console.log(
           `loaded ${s.formatBytes(r.streamBytes)} into ${spec}${r.header ? ` (saved from ${r.header.identity})` : ''}; device now ${device.state()}`,
         );
       return s.EXIT_CODES.ok;
     } catch (e) {
-      return s.reportError('load', e, json);
+      return s.reportError('load', e, json, device ? s.deviceNow(device) : '');
     } finally {
       source?.close();
       await device?.close();

@@ -1,6 +1,34 @@
-import { parseArgs } from 'node:util';
-import { DEVICE_HELP, EXIT_HELP } from '../help-text.js';
+import { DEVICE_HELP, EXIT_HELP, VALUES_HELP } from '../help-text.js';
+import {
+  checkDevice,
+  choice,
+  DEVICE_OPTIONS,
+  endpoint,
+  optionsHelp,
+  parseCommandLine,
+  STREAM_OPTIONS,
+  TRANSFER_OPTIONS,
+  type Positional,
+} from '../options.js';
 import type { Command } from '../command.js';
+
+const OPTIONS = {
+  processes: choice(
+    ['1', '2'] as const,
+    '1: both devices in this process (default); 2: the destination is loaded by a\nchild vfio-uapi process reading a Unix socket',
+    { fallback: '1' },
+  ),
+  ...TRANSFER_OPTIONS,
+  ...STREAM_OPTIONS,
+  ...DEVICE_OPTIONS,
+};
+
+const SOURCE: Positional = { name: 'SOURCE', check: (t) => checkDevice(t, 'SOURCE') };
+/** A device, or unix:/PATH where another process's `vfio-uapi load` listens. */
+const DESTINATION: Positional = {
+  name: 'DESTINATION',
+  check: (t) => (t.startsWith('unix:') ? endpoint('DESTINATION').check(t) : checkDevice(t, 'DESTINATION')),
+};
 
 const migrate: Command = {
   summary: 'migrate a device into another: pre-copy, STOP_COPY, RESUMING, RUNNING — in one process or two',
@@ -9,44 +37,33 @@ const migrate: Command = {
 Both devices are paths or emulated:… strings (emulated devices in one process share one emulator;
 the destination gets a different seed so the final comparison means something). DESTINATION may also
 be unix:/PATH: a \`vfio-uapi load DEVICE unix:/PATH\` in another process, started first, receives the
-stream; compare its digest with the sourceDigest printed here.
+stream; compare its digest with the sourceDigest printed here. Before anything moves, a destination that
+cannot take the source's stream (another driver, other migration flags) is refused, naming both.
 options:
-  --processes 1|2    1: both devices in this process (default); 2: the destination is loaded by a child
-                     vfio-uapi process reading a Unix socket
-  --no-precopy       skip pre-copy
-  --max-rounds N     pre-copy round limit (default 8)
-  --dirty-threshold SIZE  stop pre-copy once dirty data is at most this (default 1MiB)
-  --quiet            no progress on stderr
+${optionsHelp(OPTIONS)}
 
 ${DEVICE_HELP}
+${VALUES_HELP}
 
 ${EXIT_HELP}`,
   async run(args) {
-    const rt = await import('../../runtime/index.js');
     const s = await import('../support.js');
+    const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');
-    const devices: InstanceType<typeof rt.Device>[] = [];
+    const devices: import('../../runtime/index.js').Device[] = [];
     try {
-      const { values, positionals } = parseArgs({
-        args,
-        options: {
-          ...s.DEVICE_OPTIONS,
-          ...s.TRANSFER_OPTIONS,
-          processes: { type: 'string' },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-      if (positionals.length !== 2) throw new s.UsageError('give SOURCE and DESTINATION');
+      const { values, positionals } = parseCommandLine(args, OPTIONS, [SOURCE, DESTINATION]);
       const [srcSpec, dstSpec] = positionals as [string, string];
-      const processes = values.processes ?? '1';
-      if (processes !== '1' && processes !== '2') throw new s.UsageError('--processes must be 1 or 2');
+      const processes = values.processes;
       const session = s.sessionOptions(values);
       const emu = s.emulatorOptions(values);
+      const signal = interruptSignal();
       const common = {
         ...s.transferOptions(values, json),
+        ...s.transferLimits(values, signal),
         session,
       };
+      const rt = await import('../../runtime/index.js');
 
       let summary: Record<string, unknown>;
       if (dstSpec.startsWith('unix:')) {
@@ -74,13 +91,14 @@ ${EXIT_HELP}`,
       } else {
         const { migrateToChild } = await import('../two-process.js');
         const childArgs = [
-          ...(values.size ? ['--size', values.size] : []),
+          ...(values.size !== undefined ? ['--size', String(values.size)] : []),
           '--seed',
-          String((emu.seed ?? 1) + 1),
+          String(((emu.seed ?? 1) + 1) >>> 0),
           '--mode',
           session.mode,
           '--guard',
           session.guard,
+          ...(values['io-timeout'] !== undefined ? ['--io-timeout', `${values['io-timeout']}ms`] : []),
         ];
         // The child starts first: it must not inherit this process's emulator (see startChildLoad).
         const r = await migrateToChild(
@@ -143,7 +161,7 @@ ${EXIT_HELP}`,
       }
       return s.EXIT_CODES.ok;
     } catch (e) {
-      return s.reportError('migrate', e, json);
+      return s.reportError('migrate', e, json, devices.map((d) => s.deviceNow(d)).join(''));
     } finally {
       for (const d of devices) await d.close();
     }

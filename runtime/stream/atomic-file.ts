@@ -148,13 +148,21 @@ export function openAtomicFile(path: string, name = path): Endpoint {
     const errno = errnoOf(e);
     // No O_TMPFILE on this filesystem: a named temporary file instead.
     if (errno !== Errno.EOPNOTSUPP && errno !== Errno.EISDIR && errno !== Errno.EINVAL)
-      throw fail(name, errno, `cannot create a file in ${folder}: ${errnoName(errno)} (${errnoMeaning(errno)})`);
+      throw fail(
+        name,
+        errno,
+        `cannot create a temporary file in ${folder} to replace it: ${errnoName(errno)} (${errnoMeaning(errno)})`,
+      );
     tempName = join(folder, `${tempPrefix(target)}${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
     try {
       fd = openSync(tempName, O_WRONLY | O_CREAT | O_EXCL, mode);
     } catch (e2) {
       const errno2 = errnoOf(e2);
-      throw fail(name, errno2, `cannot create a file in ${folder}: ${errnoName(errno2)} (${errnoMeaning(errno2)})`);
+      throw fail(
+        name,
+        errno2,
+        `cannot create a temporary file in ${folder} to replace it: ${errnoName(errno2)} (${errnoMeaning(errno2)})`,
+      );
     }
     removeAtExit(tempName);
   }

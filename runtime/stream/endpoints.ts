@@ -27,6 +27,7 @@ import {
 } from '../sys/index.js';
 import { VfioError } from '../errors.js';
 import { openAtomicFile } from './atomic-file.js';
+import { endpointSyntax, EndpointSyntaxError, SUN_PATH_MAX, type EndpointSpec } from './endpoint-spec.js';
 import { isCancelled, yieldToEventLoop, type PeerIo, type PeerMode } from './fd-io.js';
 import {
   abortReason,
@@ -69,43 +70,20 @@ export function peerOf(e: Endpoint, limits: TransferLimits = {}): PeerIo {
   };
 }
 
-// ---- what the user wrote ----
-
-export type EndpointSpec =
-  { kind: 'stdio' } | { kind: 'fd'; fd: number } | { kind: 'unix'; path: string } | { kind: 'path'; path: string };
-
-const SUN_PATH_MAX = 107;
+export type { EndpointSpec };
 
 function usage(spec: string, message: string): VfioError {
   return new VfioError(message, { kind: 'usage', op: `open ${spec}`, fdKind: 'stream' });
 }
 
-/**
- * Parse an endpoint as the CLI and the API take it: `-`, `fd:N`, `unix:/PATH` or a path. Strict: `fd:abc`
- * is an error, not a file named `fd:abc` (write `./fd:abc` for that).
- */
+/** Parse an endpoint (`-`, `fd:N`, `unix:/PATH`, a path); a malformed one is a usage error. */
 export function parseEndpoint(spec: string): EndpointSpec {
-  if (spec === '') throw usage(spec, 'the stream endpoint is empty: give a path, -, fd:N or unix:/PATH');
-  if (spec === '-') return { kind: 'stdio' };
-  if (spec.startsWith('fd:')) {
-    const m = /^fd:(\d{1,10})$/.exec(spec);
-    const fd = m ? Number(m[1]) : NaN;
-    if (!m || fd > 0x7fffffff)
-      throw usage(
-        spec,
-        `"${spec}" is not a file descriptor: write fd:N with N a number (for a file of that name, write ./${spec})`,
-      );
-    return { kind: 'fd', fd };
+  try {
+    return endpointSyntax(spec);
+  } catch (e) {
+    if (e instanceof EndpointSyntaxError) throw usage(spec, e.message);
+    throw e;
   }
-  if (spec.startsWith('unix:')) {
-    const path = spec.slice('unix:'.length);
-    const bytes = Buffer.byteLength(path, 'utf8');
-    if (bytes === 0 || bytes > SUN_PATH_MAX || path.includes('\0'))
-      throw usage(spec, `${spec}: a Unix socket path must be 1 to ${SUN_PATH_MAX} bytes`);
-    return { kind: 'unix', path };
-  }
-  if (spec.includes('\0')) throw usage(spec, 'a path cannot contain a NUL byte');
-  return { kind: 'path', path: spec };
 }
 
 // ---- errors ----

@@ -92,7 +92,12 @@ export async function saveStream(
 
   const cancel = cancelFlagOf(opts.signal);
   const failed = (e: FdIoError, side: 'device' | 'sink') =>
-    fromIo(e, side, session.state, side === 'sink' ? { name: sink.name, peer: sink.peer, signal: opts.signal } : {});
+    fromIo(
+      e,
+      side,
+      session.state,
+      side === 'sink' ? { name: sink.name, peer: sink.peer, signal: opts.signal } : { signal: opts.signal },
+    );
   if (opts.signal?.aborted) throw failed(new FdIoError('read', Errno.ECANCELED), 'device');
 
   // The bulk copy: here, with a sync loop, or in a worker. Either way it stops at a limit, the end of the
