@@ -42,6 +42,8 @@ export function interruptedBy(): Interrupt | null {
 export function guardStdout(): void {
   process.stdout.on('error', () => {
     stdoutBroken = true;
+    // An asynchronous stdout (a socket) reports it after the command returned its code.
+    if (!process.exitCode) process.exitCode = STDOUT_CLOSED_EXIT;
   });
 }
 

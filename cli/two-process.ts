@@ -8,7 +8,8 @@ import koffi from 'koffi';
 import type { Device } from '../runtime/device/device.js';
 import { VfioError } from '../runtime/errors.js';
 import { MigrationSession, type SessionOptions } from '../runtime/migration/session.js';
-import { close, libc } from '../runtime/sys/index.js';
+import { close, Errno, libc } from '../runtime/sys/index.js';
+import { DEFAULT_IO_TIMEOUT_MS } from '../runtime/stream/limits.js';
 import { saveToEndpoint, type SaveToResult } from '../runtime/stream/file.js';
 import type { SaveStreamOptions } from '../runtime/stream/save.js';
 
@@ -56,7 +57,9 @@ export function startChildLoad(destinationSpec: string, childArgs: string[]) {
   close(theirs);
   let stdout = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  const exited = new Promise<number>((resolve) =>
+    child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : 1))),
+  );
   let socketOpen = true;
   const closeSocket = () => {
     if (socketOpen) close(ours);
@@ -65,10 +68,28 @@ export function startChildLoad(destinationSpec: string, childArgs: string[]) {
   return {
     fd: ours,
     closeSocket,
-    /** Close our end (the child sees the end of the stream) and wait for its JSON result. */
-    async finish(): Promise<ChildLoadResult> {
+    pid: child.pid,
+    /**
+     * Close our end (the child sees the end of the stream) and wait for its JSON result, at most `waitMs`:
+     * a child that does not end by then (stopped, or stuck) is killed, so this process never hangs on it.
+     */
+    async finish(waitMs = Infinity): Promise<ChildLoadResult> {
       closeSocket();
-      const code = await exited;
+      let timer: NodeJS.Timeout | undefined;
+      const late = Number.isFinite(waitMs)
+        ? new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)))
+        : new Promise<null>(() => {});
+      const code = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (code === null) {
+        child.kill('SIGKILL');
+        await exited;
+        return {
+          ok: false,
+          killed: true,
+          error: `the destination process gave no result within ${waitMs} ms and was killed`,
+        };
+      }
       return parseChild(stdout, code);
     },
     kill() {
@@ -83,6 +104,7 @@ export async function migrateToChild(
   destinationSpec: string,
   childArgs: string[],
   opts: SaveStreamOptions & { session?: SessionOptions },
+  onChild?: (pid: number) => void,
 ): Promise<{
   source: Device;
   save: SaveToResult;
@@ -91,6 +113,9 @@ export async function migrateToChild(
   report: MigrationSession['report'];
 }> {
   const child = startChildLoad(destinationSpec, childArgs);
+  if (child.pid !== undefined) onChild?.(child.pid);
+  // The child is the peer: it gets as long to answer as it may stall the stream (and 2 s at least to exit).
+  const answerMs = Math.max(opts.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS, 2000);
   let source: Device;
   try {
     source = await openSource();
@@ -117,11 +142,21 @@ export async function migrateToChild(
       },
     });
   } catch (e) {
-    // A broken pipe usually means the child refused the stream: its own message says why.
-    const childResult = await child.finish();
-    session.close();
-    await source.close();
-    if (!childResult.ok && childResult.error)
+    // A broken pipe usually means the child refused the stream: its own message says why. A cancellation
+    // or a stalled child is this side's story (the child, killed or told the stream ended, has none).
+    const childResult = await child.finish(answerMs);
+    session.close(); // the source device stays open: the caller closes it (and can still ask its state)
+    const own = e instanceof VfioError && (e.kind === 'cancelled' || e.errno === Errno.ETIMEDOUT);
+    if (own && childResult.killed)
+      throw new VfioError(`${e.message}; the destination process did not end and was killed`, {
+        kind: e.kind,
+        op: e.op,
+        fdKind: e.fdKind,
+        state: e.state,
+        errno: e.errno,
+        cause: e,
+      });
+    if (!own && !childResult.ok && childResult.error)
       throw new VfioError(`the destination process failed: ${childResult.error}`, {
         kind: (childResult.kind as never) ?? 'kernel',
         op: 'load (child)',
@@ -131,7 +166,7 @@ export async function migrateToChild(
     throw e;
   }
   session.close();
-  const result = await child.finish();
+  const result = await child.finish(answerMs);
   if (!result.ok)
     throw new VfioError(`the destination process failed: ${result.error}`, {
       kind: (result.kind as never) ?? 'kernel',

@@ -10,7 +10,17 @@
  * cancelled (limits.ts). Failures are VfioErrors of kind `io` (exit 7) naming the path and the errno, or
  * `usage` (exit 2) for a malformed endpoint.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import koffi from 'koffi';
 import {
@@ -24,6 +34,7 @@ import {
   O_NONBLOCK,
   O_RDONLY,
   O_WRONLY,
+  readlinkOrNull,
 } from '../sys/index.js';
 import { VfioError } from '../errors.js';
 import { openAtomicFile } from './atomic-file.js';
@@ -337,6 +348,14 @@ function describeFd(fd: number, name: string, direction: 'read' | 'write'): Stat
   } catch (e) {
     throw pathError(direction, name, errnoOf(e), `it is not an open file descriptor (${errnoName(errnoOf(e))})`);
   }
+  const foreign = notGiven(fd);
+  if (foreign)
+    throw pathError(
+      direction,
+      name,
+      Errno.EBADF,
+      `it is not a stream this process was given: it is ${foreign}, which Node uses itself`,
+    );
   const access = fcntl(fd, F_GETFL) & O_ACCMODE;
   if ((direction === 'write' && access === O_RDONLY) || (direction === 'read' && access === O_WRONLY))
     throw pathError(
@@ -347,6 +366,24 @@ function describeFd(fd: number, name: string, direction: 'read' | 'write'): Stat
     );
   if (st.isDirectory()) throw pathError(direction, name, Errno.EISDIR, 'it is a folder (EISDIR)');
   return st;
+}
+
+/**
+ * Whether `fd` is one of Node's own (an epoll or eventfd, or a self-pipe with both ends here) rather than a
+ * descriptor handed to this process: returns what it is, or null. Writing a saved state into the event
+ * loop's wake-up pipe would hang or corrupt this process.
+ */
+function notGiven(fd: number): string | null {
+  const link = readlinkOrNull(`/proc/self/fd/${fd}`);
+  if (link === null) return null;
+  if (link.startsWith('anon_inode:')) return link;
+  if (!link.startsWith('pipe:')) return null;
+  for (const other of readdirSync('/proc/self/fd')) {
+    if (Number(other) === fd) continue;
+    if (readlinkOrNull(`/proc/self/fd/${other}`) === link)
+      return `one end of a pipe whose other end it holds (${link})`;
+  }
+  return null;
 }
 
 /**
