@@ -128,8 +128,11 @@ function sweepStale(folder: string, target: string): void {
   }
 }
 
-/** Open an atomic writer for `path` (named `name` in messages). The target must be a regular file or absent. */
-export function openAtomicFile(path: string, name = path): Endpoint {
+/**
+ * Open an atomic writer for `path` (named `name` in messages). The target must be a regular file or absent.
+ * `unnamed: false` skips O_TMPFILE (as on a filesystem without it).
+ */
+export function openAtomicFile(path: string, name = path, opts: { unnamed?: boolean } = {}): Endpoint {
   const target = realTarget(path);
   const folder = dirname(target);
   const folderStat = statOrNull(folder);
@@ -143,6 +146,7 @@ export function openAtomicFile(path: string, name = path): Endpoint {
   let tempName: string | null = null;
   const mode = existing ? existing.mode & 0o7777 : 0o644;
   try {
+    if (opts.unnamed === false) throw Object.assign(new Error('O_TMPFILE not wanted'), { errno: Errno.EOPNOTSUPP });
     fd = openSync(folder, O_TMPFILE | O_WRONLY, mode);
   } catch (e) {
     const errno = errnoOf(e);

@@ -14,7 +14,7 @@ import { FdIoError, type ReadCounters } from './fd-io.js';
 import { StreamChecksum } from './checksum.js';
 import { checksumHex, TRAILER_SIZE, type StreamHeader } from './format.js';
 import { checkTrailer, readAndCheckHeader, refuseHeaderInRawFile } from './header-io.js';
-import { cancelFlagOf, type TransferLimits } from './limits.js';
+import { abortReason, cancelFlagOf, type TransferLimits } from './limits.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
 import { fromIo, safeRecover } from './save.js';
 import { StreamWorker } from './stream-worker-client.js';
@@ -59,7 +59,14 @@ export async function loadStream(
   try {
     if (opts.raw) refuseHeaderInRawFile(source);
     else checked = await readAndCheckHeader(source, peer, device, opts, io);
-    if (opts.signal?.aborted) throw new FdIoError('read', Errno.ECANCELED);
+    if (opts.signal?.aborted)
+      throw new VfioError(`stopped by ${abortReason(opts.signal)} before the device was touched`, {
+        kind: 'cancelled',
+        op: 'load',
+        fdKind: 'stream',
+        state: session.state,
+        errno: Errno.ECANCELED,
+      });
   } catch (e) {
     throw e instanceof FdIoError ? sourceError(e) : e;
   }

@@ -98,7 +98,14 @@ export async function saveStream(
       session.state,
       side === 'sink' ? { name: sink.name, peer: sink.peer, signal: opts.signal } : { signal: opts.signal },
     );
-  if (opts.signal?.aborted) throw failed(new FdIoError('read', Errno.ECANCELED), 'device');
+  if (opts.signal?.aborted)
+    throw new VfioError(`stopped by ${abortReason(opts.signal)} before the transfer started`, {
+      kind: 'cancelled',
+      op: 'save',
+      fdKind: 'device',
+      state: session.state,
+      errno: Errno.ECANCELED,
+    });
 
   // The bulk copy: here, with a sync loop, or in a worker. Either way it stops at a limit, the end of the
   // stream, or ENOMSG (nothing for now), and failures come back as FdIoErrors. Here, the loop gives the

@@ -88,6 +88,7 @@ beforeAll(async () => {
   );
   write('mlx5-body-flip.vfio', flip(readFileSync(f('mlx5.vfio')), headerLength(readFileSync(f('mlx5.vfio'))) + 100));
   write('precious.vfio', PRECIOUS);
+  write('huge-list.txt', Buffer.alloc((1 << 20) + 1, 0x61));
   write('precious-socket-path', PRECIOUS);
   write('secret', 'x');
   chmodSync(f('secret'), 0o600);
@@ -408,6 +409,21 @@ const cases: Record<string, Case> = {
     args: () => ['conform', 'emulated:mtty', '--forbidden-timeout', 'abc'],
     code: 2,
     says: /--forbidden-timeout "abc": is not a whole number/,
+  },
+  'conform --known-failures /dev/zero (read with a bound, never until memory runs out)': {
+    args: () => ['conform', 'emulated:mtty', '--known-failures', '/dev/zero'],
+    code: 2,
+    says: /\/dev\/zero is not a regular file; a known-failures list must be one/,
+  },
+  'conform --known-failures larger than any list': {
+    args: () => ['conform', 'emulated:mtty', '--known-failures', f('huge-list.txt')],
+    code: 2,
+    says: /huge-list\.txt is larger than 1048576 bytes; a known-failures list is never that large/,
+  },
+  'conform --known-failures that does not exist': {
+    args: () => ['conform', 'emulated:mtty', '--known-failures', f('no-list.txt')],
+    code: 7,
+    says: /cannot read .*no-list\.txt: it does not exist/,
   },
   'an unknown option': {
     args: () => ['info', 'emulated:mtty', '--colour'],
