@@ -40,6 +40,8 @@ export interface MigrateResult extends SaveResult {
 /** A sink that writes into the destination's resuming data fd. */
 class DataFdSink {
   readonly io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
+  /** Write failures are the destination device's (e.g. rejecting the stream), not a file's. */
+  readonly resumingDevice = true;
   constructor(private readonly dest: MigrationSession) {}
   get fd(): number {
     return this.dest.dataFd;

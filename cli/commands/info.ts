@@ -21,6 +21,8 @@ ${EXIT_HELP}`,
     let device: import('../../runtime/index.js').Device | null = null;
     try {
       const { openDevice } = await import('../../runtime/index.js');
+      // Ctrl-C while the device is open: finish (it is quick), close it, then exit 130 (process-guard.ts).
+      (await import('../process-guard.js')).interruptSignal();
       const { values, positionals } = parseCommandLine(args, OPTIONS, [DEVICE]);
       device = await openDevice(positionals[0]!, s.emulatorOptions(values));
       const devInfo = device.info();

@@ -53,8 +53,23 @@ export async function loadStream(
   const io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
   await source.accept?.();
   const peer = peerOf(source, opts);
-  const sourceError = (e: FdIoError) =>
-    fromIo(e, e.call === 'read' ? 'source' : 'device', session.state, { name: source.name, peer, signal: opts.signal });
+  const sourceError = (e: FdIoError) => {
+    const err = fromIo(e, e.call === 'read' ? 'source' : 'device', session.state, {
+      name: source.name,
+      peer,
+      signal: opts.signal,
+    });
+    // A bare stream the device refuses may be a whole file given with --raw (a pipe cannot be looked at first).
+    if (opts.raw && err.kind === 'bad-stream')
+      return new VfioError(`${err.message} — if ${source.name} was saved without --raw, load it without --raw`, {
+        kind: err.kind,
+        op: err.op,
+        fdKind: err.fdKind,
+        state: err.state,
+        errno: err.errno,
+      });
+    return err;
+  };
   let checked: Awaited<ReturnType<typeof readAndCheckHeader>> | null = null;
   try {
     if (opts.raw) refuseHeaderInRawFile(source);

@@ -32,6 +32,8 @@ export interface ChunkSink {
   readonly peer?: PeerIo;
   /** What the user named it, for messages. */
   readonly name?: string;
+  /** The sink is another device's resuming data fd (migrate): its write failures are that device's. */
+  readonly resumingDevice?: boolean;
   /** True while `write` left bytes it could not pass on yet (the peer is full): `drain` waits for it. */
   readonly blocked?: boolean;
   drain?(): Promise<void>;
@@ -92,12 +94,14 @@ export async function saveStream(
 
   const cancel = cancelFlagOf(opts.signal);
   const failed = (e: FdIoError, side: 'device' | 'sink') =>
-    fromIo(
-      e,
-      side,
-      session.state,
-      side === 'sink' ? { name: sink.name, peer: sink.peer, signal: opts.signal } : { signal: opts.signal },
-    );
+    side === 'sink' && sink.resumingDevice && e.errno !== Errno.ECANCELED
+      ? fromIo(e, 'device', 'RESUMING', { signal: opts.signal, device: 'the destination device' })
+      : fromIo(
+          e,
+          side,
+          session.state,
+          side === 'sink' ? { name: sink.name, peer: sink.peer, signal: opts.signal } : { signal: opts.signal },
+        );
   if (opts.signal?.aborted)
     throw new VfioError(`stopped by ${abortReason(opts.signal)} before the transfer started`, {
       kind: 'cancelled',
@@ -256,7 +260,7 @@ export function fromIo(
   e: FdIoError,
   side: 'device' | 'sink' | 'source',
   state: string,
-  about: { name?: string; peer?: PeerIo; signal?: AbortSignal } = {},
+  about: { name?: string; peer?: PeerIo; signal?: AbortSignal; device?: string } = {},
 ): VfioError {
   if (e.errno === Errno.ECANCELED)
     return new VfioError(`stopped by ${abortReason(about.signal)} in ${state}`, {
@@ -269,7 +273,7 @@ export function fromIo(
   if (side === 'device') {
     if (e.call === 'write' && state === 'RESUMING' && REJECTED_STREAM.has(e.errno))
       return new VfioError(
-        `the device rejected the stream: write data fd failed in RESUMING: ${errnoName(e.errno)} (${errnoMeaning(e.errno)})`,
+        `${about.device ?? 'the device'} rejected the stream: write data fd failed in RESUMING: ${errnoName(e.errno)} (${errnoMeaning(e.errno)})`,
         { kind: 'bad-stream', op: 'write data fd', fdKind: 'migration_data', errno: e.errno, state },
       );
     return VfioError.fromErrno(`${e.call} data fd`, 'migration_data', e.errno, { state });

@@ -111,7 +111,8 @@ interface Case {
   code: number;
   /** What the one line must say; it must also name the input it is about. */
   says: RegExp;
-  opts?: CliOptions;
+  /** `input` may name a file made in beforeAll (its bytes are the child's stdin). */
+  opts?: Omit<CliOptions, 'input'> & { input?: Buffer | string };
   /** Checks afterwards: files the user owns unchanged, nothing created. */
   after?: () => void;
   skip?: boolean;
@@ -310,6 +311,12 @@ const cases: Record<string, Case> = {
     code: 6,
     says: /mtty\.vfio is a vfio-uapi state file .*load it without --raw/,
   },
+  'load --raw from a pipe carrying a file with a header': {
+    args: () => load('emulated:mtty', '-', '--raw'),
+    code: 6,
+    says: /the device rejected the stream: .* if stdin was saved without --raw, load it without --raw/,
+    opts: { input: 'mtty.vfio' },
+  },
   "migrate between devices that cannot take each other's stream": {
     args: () => ['migrate', 'emulated:mlx5', 'emulated:mtty', '--quiet'],
     code: 6,
@@ -477,7 +484,8 @@ const cases: Record<string, Case> = {
 
 describe.concurrent.each(Object.entries(cases))('%s', (_name, c) => {
   it.skipIf(c.skip === true)(`exits ${c.code} with one line naming the input, no stack trace`, async () => {
-    const r = await runCli(c.args(), c.opts);
+    const input = typeof c.opts?.input === 'string' ? readFileSync(f(c.opts.input)) : c.opts?.input;
+    const r = await runCli(c.args(), { ...c.opts, input });
     expect(r.timedOut).toBe(false);
     expect(hasStackTrace(r.stderr)).toBe(false);
     expect(r.stderr).not.toContain('\x1b');
