@@ -31,7 +31,7 @@ export interface ChunkSink {
   /** The other side, when the sink writes to a pipe, socket or file (for bounds and messages). */
   readonly peer?: PeerIo;
   /** What the user named it, for messages. */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /** The sink is another device's resuming data fd (migrate): its write failures are that device's. */
   readonly resumingDevice?: boolean;
   /** True while `write` left bytes it could not pass on yet (the peer is full): `drain` waits for it. */
