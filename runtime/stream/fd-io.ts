@@ -77,22 +77,6 @@ export function readSome(
   }
 }
 
-/** Read exactly `length` bytes (or fewer only at end of input). */
-export function readFully(fd: number, buf: Buffer, length: number, counters: ReadCounters): number {
-  let got = 0;
-  let idle = 0;
-  while (got < length) {
-    const n = readSome(fd, buf, got, length - got, counters);
-    if (n === 0) break;
-    if (n === READ_NOTHING_NOW) {
-      if (++idle > 1000) break;
-      continue;
-    }
-    got += n;
-  }
-  return got;
-}
-
 /** Write all `length` bytes of buf (from 0), across short writes, EINTR and EAGAIN. */
 export function writeAll(fd: number, buf: Buffer, length: number, counters: ReadCounters): void {
   let done = 0;

@@ -194,6 +194,12 @@ const cases: Record<string, Case> = {
     says: /"fd:abc" is not a file descriptor: write fd:N/,
     after: () => expect(existsSync('fd:abc')).toBe(false),
   },
+  'save - into a pipe whose reader goes away (| head -c 0)': {
+    args: () => save('emulated:mlx5', '-', '--size', '64MiB'),
+    code: 7,
+    says: /cannot write stdout: the reader closed it \(EPIPE\); the stream to - is incomplete; emulated:mlx5 is now RUNNING/,
+    opts: { closeStdout: true },
+  },
   'save into a folder that does not exist': {
     args: () => save('emulated:mtty', f('missing/x.vfio')),
     code: 7,
