@@ -5,7 +5,7 @@ import type { Endpoint } from './endpoints.js';
 import { writeAll, type ReadCounters } from './fd-io.js';
 import { StreamChecksum } from './checksum.js';
 import { checksumHex, encodeHeader, encodeTrailer, UAPI_VERSION } from './format.js';
-import { saveStream, type ChunkSink, type SaveResult, type SaveStreamOptions } from './save.js';
+import { checkSaveStart, saveStream, type ChunkSink, type SaveResult, type SaveStreamOptions } from './save.js';
 
 export interface SaveToOptions extends SaveStreamOptions {
   /** Write the bare stream, without header and trailer. */
@@ -78,6 +78,7 @@ export async function saveToEndpoint(
   out: Endpoint,
   opts: SaveToOptions = {},
 ): Promise<SaveToResult> {
+  checkSaveStart(session);
   const sink = new FdSink(out.fd, !opts.raw);
   let fileBytes = 0;
   if (!opts.raw) {
