@@ -101,13 +101,13 @@ export const DEVICE_OPTIONS = {
   guard: { type: 'string' },
 } as const;
 
-export function sessionOptions(values: { mode?: string; guard?: string }) {
+export function sessionOptions(values: { mode?: string; guard?: string; 'precopy-info-v2'?: boolean }) {
   const mode = values.mode ?? 'stepwise';
   const guard = values.guard ?? 'strict';
-  if (mode !== 'stepwise' && mode !== 'direct')
-    throw new UsageError(`--mode must be stepwise or direct, not "${mode}"`);
+  if (mode !== 'stepwise' && mode !== 'direct' && mode !== 'qemu')
+    throw new UsageError(`--mode must be stepwise, direct or qemu, not "${mode}"`);
   if (guard !== 'strict' && guard !== 'audit') throw new UsageError(`--guard must be strict or audit, not "${guard}"`);
-  return { mode, guard } as const;
+  return { mode, guard, ...(values['precopy-info-v2'] ? { precopyInfoV2: true } : {}) } as const;
 }
 
 export function emulatorOptions(values: { size?: string; seed?: string }) {
@@ -120,6 +120,7 @@ export function emulatorOptions(values: { size?: string; seed?: string }) {
 /** The pre-copy and progress options `save` and `migrate` share. */
 export const TRANSFER_OPTIONS = {
   'no-precopy': { type: 'boolean' },
+  'precopy-info-v2': { type: 'boolean' },
   'max-rounds': { type: 'string' },
   'dirty-threshold': { type: 'string' },
   quiet: { type: 'boolean' },

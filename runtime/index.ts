@@ -24,7 +24,14 @@ export {
   type GuardMode,
   type PrecopyInfo,
 } from './migration/session.js';
-export type { SessionReport, StepRecord, AuditRecord, RecoveryRecord } from './migration/report.js';
+export type { SessionReport, StepRecord, AuditRecord, RecoveryRecord, UnavailableRecord } from './migration/report.js';
+export {
+  describeOutcome,
+  describeDevice,
+  type DeviceOutcome,
+  type DeviceAction,
+  type DeviceRole,
+} from './migration/outcome.js';
 export { saveStream, CHUNK, type ChunkSink, type SaveResult, type SaveStreamOptions } from './stream/save.js';
 export { loadStream, type LoadOptions, type LoadResult } from './stream/load.js';
 export { saveToEndpoint, FdSink, type SaveToOptions, type SaveToResult } from './stream/file.js';

@@ -8,8 +8,11 @@ const load: Command = {
 
 INPUT: a file written by \`vfio-uapi save\`, - for stdin, fd:N for an inherited descriptor, or unix:/PATH to
 listen on a Unix socket there and load what the first connection sends (start this before the sender).
-The header is checked before the device is touched (foreign or truncated files are refused), the
-checksum and trailer before the device leaves RESUMING.
+The device must be at rest (RUNNING, RUNNING_P2P or STOP). The header is checked before the device is
+touched (foreign or truncated files are refused); a file's whole checksum too. From a pipe or socket the
+checksum and trailer are checked before the device leaves RESUMING. If anything fails once the device is in
+RESUMING it is reset, so what it received is discarded, never loaded (runtime/migration/PROTOCOL.md); the
+message says where the device ended.
 options:
   --raw              the input is a bare stream without header and trailer
   --force            load even if the header names another device kind or other migration flags

@@ -10,10 +10,15 @@ Both devices are paths or emulated:… strings (emulated devices in one process 
 the destination gets a different seed so the final comparison means something). DESTINATION may also
 be unix:/PATH: a \`vfio-uapi load DEVICE unix:/PATH\` in another process, started first, receives the
 stream; compare its digest with the sourceDigest printed here.
+Commit protocol (runtime/migration/PROTOCOL.md): the source is stopped once its stream is out and resumed
+unless the destination confirms RUNNING; a destination that fails is reset, so what it received is never
+loaded. Afterwards exactly one of them runs; a failure names the side and the call that failed, and where
+both devices ended.
 options:
   --processes 1|2    1: both devices in this process (default); 2: the destination is loaded by a child
                      vfio-uapi process reading a Unix socket
   --no-precopy       skip pre-copy
+  --precopy-info-v2  opt in to PRECOPY_INFOv2 on the source (REINIT reports); not sent otherwise, as QEMU does
   --max-rounds N     pre-copy round limit (default 8)
   --dirty-threshold SIZE  stop pre-copy once dirty data is at most this (default 1MiB)
   --quiet            no progress on stderr
@@ -24,6 +29,7 @@ ${EXIT_HELP}`,
   async run(args) {
     const rt = await import('../../runtime/index.js');
     const s = await import('../support.js');
+    const { describeOutcome } = rt;
     const json = args.includes('--json');
     const devices: InstanceType<typeof rt.Device>[] = [];
     try {
@@ -97,6 +103,7 @@ ${EXIT_HELP}`,
         summary = {
           processes: 2,
           ...r.save,
+          outcome: r.outcome,
           source: r.report,
           destination: r.child,
           verification: {
@@ -136,6 +143,8 @@ ${EXIT_HELP}`,
         console.log(
           `  total:      ${s.formatBytes(r.totalBytes)} in ${(r.elapsedMs / 1000).toFixed(2)} s, ${s.formatBytes(rate)}/s`,
         );
+        const outcome = summary.outcome as import('../../runtime/index.js').DeviceOutcome[] | undefined;
+        if (outcome) console.log(`  outcome:    ${describeOutcome(outcome)}`);
         console.log(
           `  verified:   ${v.checked ? (v.equal ? `destination state equals source (digest ${v.sourceDigest})` : 'MISMATCH') : v.sourceDigest ? `by the destination process: its digest should be ${v.sourceDigest}` : 'not possible (real devices have no digest)'}` +
             (v.differedBefore ? '; the destination differed before' : ''),

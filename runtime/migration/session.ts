@@ -751,8 +751,13 @@ export class MigrationSession {
   }
 }
 
+/** One frozen result per errno, so a failing query (a hot loop on a device without it) allocates nothing. */
+const errnoResults = new Map<number, PrecopyQuery>();
 function errnoQuery(errno: number): PrecopyQuery {
-  return { ok: false, reason: 'errno', errno, errnoName: errnoName(errno) };
+  let r = errnoResults.get(errno);
+  if (!r)
+    errnoResults.set(errno, (r = Object.freeze({ ok: false, reason: 'errno', errno, errnoName: errnoName(errno) })));
+  return r;
 }
 
 /** What each arc along `states` (first = where we are) does to the data fd. */
