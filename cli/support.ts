@@ -32,6 +32,13 @@ const BY_KIND: Record<FailureKind, number> = {
   usage: EXIT_CODES.usage,
 };
 
+/** The documented exit code for an error (EXIT_HELP). */
+export function exitCodeOf(e: unknown): number {
+  if (isVfioError(e)) return BY_KIND[e.kind];
+  const err = e as Error & { code?: string };
+  return err.code?.startsWith('ERR_PARSE_ARGS') || err instanceof UsageError ? EXIT_CODES.usage : EXIT_CODES.failure;
+}
+
 /** Print one clear line (or a JSON object with --json) for an error; return the exit code. */
 export function reportError(command: string, e: unknown, json: boolean): number {
   if (isVfioError(e)) {

@@ -65,8 +65,11 @@ export interface DeviceSnapshot {
   digest: string;
   /** Data fds the device model still considers open. */
   openDataFds: number;
-  /** The states asked for by SET MIG_DEVICE_STATE, oldest first (the last 64), whether or not they succeeded. */
-  requests: string[];
+  /**
+   * The states asked for by SET MIG_DEVICE_STATE, oldest first (the last 64), whether or not they succeeded;
+   * `seq` counts requests across all devices of the emulator, so logs of several devices merge in order.
+   */
+  requests: { seq: number; state: string }[];
 }
 
 export interface EmulatorHandle {

@@ -49,7 +49,7 @@ export class DeviceModel {
   /** Set by SET MIG_PRECOPY_INFOv2: PRECOPY_INFO then owns `flags` and may report REINIT. */
   precopyV2 = false;
   /** The states SET MIG_DEVICE_STATE asked for, last 64 (for tests of the order a runtime sends them in). */
-  readonly requests: string[] = [];
+  readonly requests: { seq: number; state: string }[] = [];
   readonly groupDeviceName: string;
 
   constructor(
@@ -89,7 +89,7 @@ export class DeviceModel {
       state: this.state,
       digest: this.personality.digest(),
       openDataFds: this.openSessions.size,
-      requests: [...this.requests],
+      requests: this.requests.map((r) => ({ ...r })),
     };
   }
 }

@@ -96,6 +96,9 @@ function install(call: IoctlCall, device: DeviceModel, session: DataSession): nu
   return fd;
 }
 
+/** Counts SET MIG_DEVICE_STATE requests across every device of this emulator (see DeviceSnapshot.requests). */
+let requestSeq = 0;
+
 export function setMigrationState(
   env: HandlerEnvironment,
   call: IoctlCall,
@@ -103,7 +106,7 @@ export function setMigrationState(
   requested: number,
 ): SetStateResult {
   const to = (STATE_NAMES[requested] ?? `state ${requested}`) as StateName;
-  device.requests.push(to);
+  device.requests.push({ seq: ++requestSeq, state: to });
   if (device.requests.length > 64) device.requests.shift();
   const plan = checkRequest(device.capsKey, device.state, to);
   if (!plan.ok) return { errno: plan.errno, dataFd: -1 };

@@ -212,6 +212,11 @@ export class MigrationSession {
     return this.roleValue;
   }
 
+  /** Take a role if none was given yet (saveStream: source, loadStream: destination); a given role stays. */
+  assumeRole(role: SessionRole): void {
+    this.roleValue ??= role;
+  }
+
   /** Whether the device entered RESUMING in this session (every recovery is then a reset). */
   get enteredResuming(): boolean {
     return this.resumingEntered;
@@ -370,7 +375,12 @@ export class MigrationSession {
     const failedIn = this.current;
     this.closeDataFd();
     this.recover(`${op}: ${errnoName(errno)}`);
-    throw VfioError.fromErrno(op, 'device', errno, {
+    const call = op.startsWith('SET ')
+      ? featureLabel('VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE', 'SET', `=${op.slice(4)}`)
+      : op.startsWith('GET after SET ')
+        ? `${featureLabel('VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE', 'GET')} after SET ${op.slice('GET after SET '.length)}`
+        : op;
+    throw VfioError.fromErrno(call, 'device', errno, {
       state: failedIn,
       rule: 'mig.state.error_reset',
     }).withOutcome([this.outcome()]);
@@ -429,7 +439,7 @@ export class MigrationSession {
       role: this.roleValue,
       observed,
       action,
-      target: mustReset ? 'RUNNING' : target!,
+      target: this.resumingEntered || target === null ? 'RUNNING' : target,
       finalState,
       discarded: this.resumingEntered,
       ok,

@@ -108,7 +108,7 @@ export function checkLoadStart(session: MigrationSession): void {
           ? 'it holds a half-loaded state: reset it (VFIO_DEVICE_RESET) first'
           : 'another migration left it there: reset it (VFIO_DEVICE_RESET) or finish that migration first',
     },
-  );
+  ).withOutcome([session.outcome()]);
 }
 
 /**
@@ -214,9 +214,15 @@ export async function loadStream(
   const device = session.device;
   if (!device) throw new VfioError('loading needs a device', { kind: 'usage', op: 'load', fdKind: 'device' });
   const io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
-  source.accept?.();
-  const checked = opts.raw ? null : readAndCheckHeader(source, device, opts, io);
-  checkLoadStart(session);
+  session.assumeRole('destination');
+  let checked: ReturnType<typeof readAndCheckHeader> | null;
+  try {
+    source.accept?.();
+    checked = opts.raw ? null : readAndCheckHeader(source, device, opts, io);
+    checkLoadStart(session);
+  } catch (e) {
+    throw isVfioError(e) ? e.withOutcome([session.outcome()]) : e;
+  }
   const startState = session.state;
   const meter = new ProgressMeter(opts.onProgress);
   // Room for one chunk plus the trailer-sized tail we hold back until we know it is not the trailer.

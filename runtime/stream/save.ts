@@ -93,7 +93,7 @@ export function checkSaveStart(session: MigrationSession): void {
           ? 'it holds a half-loaded state: finish or reset that load (VFIO_DEVICE_RESET) first'
           : 'another migration left it there: reset it (VFIO_DEVICE_RESET) or finish that migration first',
     },
-  );
+  ).withOutcome([session.outcome()]);
 }
 
 export async function saveStream(
@@ -104,6 +104,7 @@ export async function saveStream(
   const device = session.device;
   if (!device) throw new VfioError('saving needs a device', { kind: 'usage', op: 'save', fdKind: 'device' });
   const caps = device.requireMigration();
+  session.assumeRole('source');
   checkSaveStart(session);
   const startState = session.state;
   const buf = opts.buffer ?? sink.buffer ?? Buffer.allocUnsafe(CHUNK);
