@@ -29,7 +29,7 @@ import type { Verification } from './migrate.js';
 import { CHUNK } from './stream/chunk.js';
 import { copySome } from './stream/copy-loops.js';
 import { FdIoError, writeAll, type ReadCounters } from './stream/fd-io.js';
-import { checkLoadStart } from './stream/load.js';
+import { checkLoadStart, parkIfCommitted } from './stream/load.js';
 import { PrecopyPolicy, type PrecopyDecision, type PrecopyPolicyOptions } from './stream/policy.js';
 import { checkSaveStart, fromIo } from './stream/save.js';
 import { errnoName } from './sys/index.js';
@@ -108,7 +108,7 @@ export async function migrateGroup(
   const reversed = [...group].reverse();
   const io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
   const buf = Buffer.allocUnsafe(CHUNK);
-  const outcomes = () => [...group.map((p) => p.src.outcome()), ...group.map((p) => p.dst.outcome())];
+  const outcomes = () => [...group.map((p) => p.src.outcome()), ...group.map((p) => parkIfCommitted(p.dst))];
 
   /** One SET step of one device, logged; a failure is that device's side. */
   const move = (p: Pair, side: 'source' | 'destination', target: StateName) => {

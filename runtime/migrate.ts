@@ -12,7 +12,7 @@ import type { DeviceOutcome } from './migration/outcome.js';
 import { MigrationSession, type SessionOptions } from './migration/session.js';
 import type { SessionReport } from './migration/report.js';
 import { FdIoError, writeAll, type ReadCounters } from './stream/fd-io.js';
-import { checkLoadStart } from './stream/load.js';
+import { checkLoadStart, parkIfCommitted } from './stream/load.js';
 import { checkSaveStart, failSide, saveStream, type SaveResult, type SaveStreamOptions } from './stream/save.js';
 import { errnoMeaning, errnoName } from './sys/index.js';
 
@@ -75,7 +75,7 @@ function abort(src: MigrationSession, dst: MigrationSession, e: unknown, side: '
   const other = side === 'source' ? dst : src;
   if (other.report.steps.some((s) => s.ok) && !other.report.recoveries.length)
     other.recover(`the ${side} failed: ${err.detail}`);
-  return err.withOutcome([src.outcome(), dst.outcome()]);
+  return err.withOutcome([src.outcome(), parkIfCommitted(dst)]);
 }
 
 export async function migrate(source: Device, destination: Device, opts: MigrateOptions = {}): Promise<MigrateResult> {
@@ -139,7 +139,7 @@ export async function migrate(source: Device, destination: Device, opts: Migrate
       throw new VfioError(
         `verification failed: the destination's state digest ${verification.destinationDigest} differs from the source's ${sourceDigest}`,
         { kind: 'verification', op: 'verify', fdKind: 'device' },
-      ).withOutcome([src.outcome(), dst.outcome()]);
+      ).withOutcome([src.outcome(), parkIfCommitted(dst)]);
     }
     if (opts.sourceFinalState && opts.sourceFinalState !== 'STOP') {
       try {

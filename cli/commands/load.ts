@@ -17,6 +17,10 @@ options:
   --raw              the input is a bare stream without header and trailer
   --force            load even if the header names another device kind or other migration flags
   --final-state S    state to move to afterwards (default RUNNING)
+  --migration-destination
+                     this load is a migration's destination whose source resumes if it fails: a device that
+                     fails after it loaded the stream is reset and then stopped, so it never runs beside the
+                     source (migrate --processes 2 passes it to its child)
   --quiet            no progress on stderr
 
 ${DEVICE_HELP}
@@ -36,6 +40,7 @@ ${EXIT_HELP}`,
           raw: { type: 'boolean' },
           force: { type: 'boolean' },
           'final-state': { type: 'string' },
+          'migration-destination': { type: 'boolean' },
           quiet: { type: 'boolean' },
         },
         allowPositionals: true,
@@ -53,6 +58,7 @@ ${EXIT_HELP}`,
         raw: values.raw ?? false,
         force: values.force ?? false,
         ...(finalState ? { finalState } : {}),
+        ...(values['migration-destination'] ? { migrationDestination: true } : {}),
         session,
         onProgress: s.progressPrinter(!values.quiet && !(json && !process.stderr.isTTY)),
       });

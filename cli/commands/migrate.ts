@@ -80,6 +80,7 @@ ${EXIT_HELP}`,
       } else {
         const { migrateToChild } = await import('../two-process.js');
         const childArgs = [
+          '--migration-destination',
           ...(values.size ? ['--size', values.size] : []),
           '--seed',
           String((emu.seed ?? 1) + 1),

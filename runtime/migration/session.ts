@@ -138,6 +138,8 @@ export class MigrationSession {
   private roleValue: SessionRole | null;
   /** The device entered RESUMING in this session: from now on every recovery is a reset. */
   private resumingEntered = false;
+  /** The device left RESUMING with a successful SET: it loaded what it received. */
+  private committedValue = false;
   private readonly recoveryState: StateName | null | undefined;
   /**
    * The PRECOPY_INFO argument, encoded once: argsz 24 and flags 0 stay put between calls (the kernel writes
@@ -222,6 +224,11 @@ export class MigrationSession {
     return this.resumingEntered;
   }
 
+  /** Whether the device left RESUMING with a successful SET, i.e. loaded what it received. */
+  get committed(): boolean {
+    return this.committedValue;
+  }
+
   /** How the device's owner names it. */
   get deviceName(): string {
     return this.device?.id.spec ?? 'data fd';
@@ -296,6 +303,7 @@ export class MigrationSession {
     }
     this.current = target;
     if (target === 'RESUMING') this.noteResuming();
+    if (from === 'RESUMING' && target !== 'RESUMING') this.committedValue = true;
   }
 
   private noteResuming(): void {

@@ -8,6 +8,7 @@
 import type { StateName } from '../../generated/constants.js';
 import type { Device } from '../device/device.js';
 import { isVfioError, VfioError } from '../errors.js';
+import type { DeviceOutcome } from '../migration/outcome.js';
 import type { MigrationSession } from '../migration/session.js';
 import { Errno, errnoName } from '../sys/index.js';
 import type { Endpoint } from './endpoints.js';
@@ -39,6 +40,12 @@ export interface LoadOptions {
   onProgress?: ProgressListener;
   /** Run the read/write loop in a worker thread so this thread's event loop stays free (see saveStream). */
   inWorker?: boolean;
+  /**
+   * This load is the destination of a migration whose source resumes if the load fails: a device that fails
+   * after it loaded the stream is reset and then stopped, so it does not run the source's workload beside it
+   * (a reset need not clear a device's state; mtty's keeps its registers). PROTOCOL.md.
+   */
+  migrationDestination?: boolean;
 }
 
 export interface LoadResult {
@@ -301,9 +308,34 @@ export async function loadStream(
       io,
     };
   } catch (e) {
-    throw failSide(session, e, 'load');
+    const err = failSide(session, e, 'load');
+    throw opts.migrationDestination ? err.withOutcome([parkIfCommitted(session)]) : err;
   } finally {
     session.closeDataFd();
     await worker?.close();
   }
+}
+
+/**
+ * A migration's destination that failed after it loaded the stream (it left RESUMING) was reset like any
+ * other; but a reset need not clear a device's own state (mtty's keeps its registers), so it could now run
+ * the source's workload beside the resumed source. It is stopped (RUNNING -> STOP carries no data), so only
+ * the source runs. Returns its outcome.
+ */
+export function parkIfCommitted(dst: MigrationSession): DeviceOutcome {
+  if (!dst.committed) return dst.outcome();
+  let parked = false;
+  try {
+    if (dst.state !== 'STOP') dst.moveTo('STOP');
+    parked = true;
+  } catch {
+    /* outcome() below reports where it is */
+  }
+  return {
+    ...dst.outcome(),
+    action: 'reset',
+    detail: parked
+      ? 'it had loaded the stream; stopped so that only the source runs'
+      : 'it had loaded the stream and could not be stopped',
+  };
 }
