@@ -95,7 +95,11 @@ export async function migrateToChild(
   openSource: () => Promise<Device>,
   destinationSpec: string,
   childArgs: string[],
-  opts: SaveStreamOptions & { session?: SessionOptions },
+  opts: SaveStreamOptions & {
+    session?: SessionOptions;
+    /** Called with the destination process's pid once it is started (to watch it; tests kill it). */
+    onChildStarted?: (pid: number) => void;
+  },
 ): Promise<{
   source: Device;
   save: SaveToResult;
@@ -105,6 +109,7 @@ export async function migrateToChild(
   outcome: DeviceOutcome[];
 }> {
   const child = startChildLoad(destinationSpec, childArgs);
+  if (child.pid !== undefined) opts.onChildStarted?.(child.pid);
   let source: Device;
   try {
     source = await openSource();
