@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = fileURLToPath(new URL('../../bin/vfio-uapi.js', import.meta.url));
+const bin = fileURLToPath(new URL('../../packages/vfio-uapi/bin/vfio-uapi.js', import.meta.url));
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
