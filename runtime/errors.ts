@@ -87,16 +87,9 @@ export class VfioError extends Error {
     return this;
   }
 
-  /** Record where the devices ended; the message ends with it. Entries replace earlier ones of the same role. */
+  /** Record where every device ended (the whole list, replacing any earlier one); the message ends with it. */
   withOutcome(entries: readonly DeviceOutcome[]): this {
-    const merged = [...(this.outcome ?? [])];
-    for (const e of entries) {
-      const at = merged.findIndex((m) => m.role === e.role && m.device === e.device);
-      if (at >= 0) merged[at] = e;
-      else merged.push(e);
-    }
-    const order = { source: 0, device: 1, destination: 2 } as const;
-    this.outcome = merged.sort((a, b) => order[a.role] - order[b.role]);
+    this.outcome = [...entries];
     this.message = this.compose();
     return this;
   }
