@@ -174,14 +174,14 @@ export async function migrateToChild(
 }
 
 /** The destination's outcome as the child reported it, or `unknown`. */
-function childOutcome(result: ChildLoadResult, spec: string): DeviceOutcome[] {
+export function childOutcome(result: ChildLoadResult, spec: string): DeviceOutcome[] {
   const reported = result.outcome?.filter((o) => o.role === 'destination');
   if (reported?.length) return reported;
   return [{ role: 'destination', device: spec, state: null, action: 'unknown', detail: result.error ?? 'no result' }];
 }
 
 /** The child's failure as this process's error: the destination side, its call, its exit category. */
-function childFailure(result: ChildLoadResult, spec: string, cause: VfioError | null): VfioError {
+export function childFailure(result: ChildLoadResult, spec: string, cause: VfioError | null): VfioError {
   const known = [
     'bad-stream',
     'kernel',

@@ -7,7 +7,9 @@ const load: Command = {
   usage: `vfio-uapi load DEVICE INPUT [options]
 
 INPUT: a file written by \`vfio-uapi save\`, - for stdin, fd:N for an inherited descriptor, or unix:/PATH to
-listen on a Unix socket there and load what the first connection sends (start this before the sender).
+listen on a Unix socket there and load what the first connection sends (start this before the sender); the
+result goes back on the connection, so \`vfio-uapi migrate SOURCE unix:/PATH\` resumes its source unless the
+load confirms (use --migration-destination there).
 The device must be at rest (RUNNING, RUNNING_P2P or STOP). The header is checked before the device is
 touched (foreign or truncated files are refused); a file's whole checksum too. From a pipe or socket the
 checksum and trailer are checked before the device leaves RESUMING. If anything fails once the device is in
@@ -32,6 +34,7 @@ ${EXIT_HELP}`,
     const json = args.includes('--json');
     let device: InstanceType<typeof rt.Device> | null = null;
     let source: import('../../runtime/index.js').Endpoint | null = null;
+    let input: string | null = null;
     try {
       const { values, positionals } = parseArgs({
         args,
@@ -47,7 +50,8 @@ ${EXIT_HELP}`,
         strict: true,
       });
       if (positionals.length !== 2) throw new s.UsageError('give DEVICE and INPUT');
-      const [spec, input] = positionals as [string, string];
+      const [spec] = positionals as [string, string];
+      input = positionals[1]!;
       const session = s.sessionOptions(values);
       const finalState = values['final-state'] as never;
       // Open the input before starting a device (a bad path fails first; a socket starts listening).
@@ -71,6 +75,7 @@ ${EXIT_HELP}`,
         digestBefore: before?.digest ?? null,
         digest: snap?.digest ?? null,
       };
+      if (input.startsWith('unix:')) (await import('../../runtime/stream/confirm.js')).sendResult(source.fd, out);
       if (json) console.log(JSON.stringify(out));
       else
         console.log(
@@ -78,6 +83,12 @@ ${EXIT_HELP}`,
         );
       return s.EXIT_CODES.ok;
     } catch (e) {
+      // A sender on a socket waits for the result: tell it the load failed (it resumes its source).
+      if (source && source.fd >= 0 && input?.startsWith('unix:'))
+        (await import('../../runtime/stream/confirm.js')).sendResult(source.fd, {
+          ok: false,
+          ...(rt.isVfioError(e) ? e.toJSON() : { error: (e as Error).message, kind: 'failure' }),
+        });
       return s.reportError('load', e, json);
     } finally {
       source?.close();

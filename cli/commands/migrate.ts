@@ -56,23 +56,53 @@ ${EXIT_HELP}`,
 
       let summary: Record<string, unknown>;
       if (dstSpec.startsWith('unix:')) {
-        // The destination is another process listening on a socket: save into it, header and trailer
-        // included, so it checks what arrives; it reports its own digest.
+        // The destination is another process listening on a socket (\`vfio-uapi load DEVICE unix:/PATH\`): save
+        // into it, header and trailer included, so it checks what arrives; then wait for its result on the same
+        // connection. The source stays stopped only if the load confirms (PROTOCOL.md).
+        const { awaitResult } = await import('../../runtime/stream/confirm.js');
+        const { childFailure, childOutcome } = await import('../two-process.js');
         const source = await rt.openDevice(srcSpec, emu);
         devices.push(source);
         let sourceDigest: string | null = null;
-        const r = await rt.saveDevice(source, dstSpec, {
-          ...common,
-          afterStopCopy: async () => {
-            sourceDigest = (await source.snapshot())?.digest ?? null;
-          },
-        });
-        summary = {
-          processes: 'socket',
-          ...r,
-          source: r.report,
-          verification: { checked: false, equal: null, sourceDigest, destinationDigest: null, differedBefore: null },
-        };
+        const out = rt.openSink(dstSpec);
+        try {
+          const r = await rt.saveDevice(source, out, {
+            ...common,
+            afterStopCopy: async () => {
+              sourceDigest = (await source.snapshot())?.digest ?? null;
+            },
+          });
+          const reply = awaitResult(out.fd, Number(process.env.VFIO_UAPI_CONFIRM_WAIT_MS ?? 60_000));
+          if (!reply.ok) {
+            const back = rt.MigrationSession.open(source, { role: 'source', recoveryState: r.startState });
+            back.recover(`the destination did not confirm: ${reply.error ?? 'no result'}`);
+            back.close();
+            throw childFailure(reply, dstSpec, null).withOutcome([back.outcome(), ...childOutcome(reply, dstSpec)]);
+          }
+          const destinationDigest = (reply.digest as string | null | undefined) ?? null;
+          const equal = sourceDigest !== null && destinationDigest !== null ? destinationDigest === sourceDigest : null;
+          summary = {
+            processes: 'socket',
+            ...r,
+            outcome: [r.outcome[0], ...childOutcome(reply, dstSpec)],
+            source: r.report,
+            destination: reply,
+            verification: {
+              checked: equal !== null,
+              equal,
+              sourceDigest,
+              destinationDigest,
+              differedBefore: reply.digestBefore && sourceDigest ? reply.digestBefore !== sourceDigest : null,
+            },
+          };
+          if (equal === false)
+            throw new rt.VfioError(
+              `verification failed: destination digest ${destinationDigest} differs from the source's ${sourceDigest}`,
+              { kind: 'verification', op: 'verify', fdKind: 'device' },
+            );
+        } finally {
+          out.close();
+        }
       } else if (processes === '1') {
         devices.push(...(await rt.openDevices([srcSpec, dstSpec], emu)));
         const r = await rt.migrate(devices[0]!, devices[1]!, common);

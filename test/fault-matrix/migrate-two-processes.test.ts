@@ -4,12 +4,25 @@
  * afterwards unless the child confirmed RUNNING; a destination process killed at any point is reported as such.
  * This file starts no emulator itself (a child started after one would inherit its seccomp filter).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
+import { tempDir } from '../runtime/helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = fileURLToPath(new URL('../../packages/vfio-uapi/bin/vfio-uapi.js', import.meta.url));
+
+const tmp = tempDir();
+afterAll(() => tmp.remove());
+
+function cliAsync(args: string[]): Promise<{ code: number | null; json: Record<string, unknown> }> {
+  const child = spawn(process.execPath, [bin, ...args, '--json', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  return new Promise((resolve) =>
+    child.on('close', (code) => resolve({ code, json: JSON.parse(stdout.trim().split('\n').pop() || '{}') })),
+  );
+}
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
@@ -87,3 +100,26 @@ it.each([
   },
   60_000,
 );
+
+it('over unix:/PATH the receiver confirms: a migration it refuses resumes the source, a good one is verified', async () => {
+  const refused = `unix:${tmp.file('refused.sock')}`;
+  const receiver = cliAsync(['load', 'emulated:mtty+resume-rejects', refused, '--migration-destination']);
+  const sender = cliAsync(['migrate', 'emulated:mtty', refused]);
+  const [src, dst] = await Promise.all([sender, receiver]);
+  expect([src.code, dst.code]).toEqual([6, 6]);
+  expect(src.json).toMatchObject({ ok: false, kind: 'bad-stream', side: 'destination' });
+  expect(src.json.outcome).toEqual([
+    { role: 'source', device: 'emulated:mtty', state: 'RUNNING', action: 'returned' },
+    { role: 'destination', device: 'emulated:mtty+resume-rejects', state: 'RUNNING', action: 'reset' },
+  ]);
+
+  const good = `unix:${tmp.file('good.sock')}`;
+  const receiver2 = cliAsync(['load', 'emulated:mtty', good, '--migration-destination', '--seed', '9']);
+  const [src2, dst2] = await Promise.all([cliAsync(['migrate', 'emulated:mtty', good]), receiver2]);
+  expect([src2.code, dst2.code]).toEqual([0, 0]);
+  expect(src2.json.verification).toMatchObject({ checked: true, equal: true, differedBefore: true });
+  expect(src2.json.outcome).toEqual([
+    { role: 'source', device: 'emulated:mtty', state: 'STOP', action: 'completed' },
+    { role: 'destination', device: 'emulated:mtty', state: 'RUNNING', action: 'completed' },
+  ]);
+}, 60_000);
