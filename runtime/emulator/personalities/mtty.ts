@@ -91,7 +91,9 @@ export function createMtty(seed: number, nrPorts = 2): PersonalityModel {
     migrationFlags: VfioMigrationFlags.STOP_COPY | VfioMigrationFlags.P2P | VfioMigrationFlags.PRE_COPY,
     dmaLogging: 'stub',
     precopyEnd: 'EOF',
-    deviceInfo: { flags: VfioDeviceFlags.PCI | VfioDeviceFlags.RESET, numRegions: 9, numIrqs: 5 },
+    // mtty_get_device_info: VFIO_DEVICE_FLAGS_PCI only, no RESET flag (VFIO_DEVICE_RESET still answers 0);
+    // the real 7.3 guest reported flags 0x2.
+    deviceInfo: { flags: VfioDeviceFlags.PCI, numRegions: 9, numIrqs: 5 },
     regions: ports.map((_, index) => ({
       index,
       size: UART_REGISTERS,
