@@ -61,7 +61,8 @@ ${EXIT_HELP}`,
         print(
           `saved ${s.formatBytes(r.totalBytes)} from ${spec} to ${output}: ${r.rounds} pre-copy round(s) ${s.formatBytes(r.precopyBytes)}, ` +
             `stop-copy ${s.formatBytes(r.stopCopyBytes)}, ${s.formatBytes((r.totalBytes / r.elapsedMs) * 1000)}/s` +
-            (r.checksum !== null ? `, checksum ${r.checksum}` : ''),
+            (r.checksum !== null ? `, checksum ${r.checksum}` : '') +
+            `; device now ${r.outcome[0]?.state ?? 'unknown'}`,
         );
       return s.EXIT_CODES.ok;
     } catch (e) {
