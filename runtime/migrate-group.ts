@@ -1,6 +1,7 @@
 /**
  * Migrate several devices together, as a VMM migrates a VM with several assigned devices: the order of
- * QEMU's hw/vfio/migration.c and system/runstate.c vm_state_notify (qemu/qemu 019d9e6c), so no device is
+ * QEMU's hw/vfio/migration.c (qemu/qemu 019d9e6c) and system/runstate.c vm_state_notify (prepare callbacks
+ * of every entry first, forward when starting, in reverse when stopping; QEMU 8.1 and later), so no device is
  * stopped while another may still reach it peer to peer:
  *
  *  1. destinations → RESUMING, in the given order (vfio_load_setup);

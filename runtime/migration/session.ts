@@ -651,7 +651,8 @@ export class MigrationSession {
 
   /**
    * SET MIG_PRECOPY_INFOv2 so PRECOPY_INFO may report REINIT. Never throws: EINVAL (kernels before the core
-   * handled the feature answer EINVAL for drivers without a feature op, drivers/vfio/vfio_main.c) and ENOTTY
+   * handled the feature answer EINVAL for drivers without a feature op: vfio_ioctl_device_feature in
+   * drivers/vfio/vfio_main.c, e.g. torvalds/linux 037dd130) and ENOTTY
    * (kernels without the feature) mean "not available"; any other errno is noted in `report.unavailable`.
    */
   enablePrecopyInfoV2(): boolean {

@@ -1,7 +1,7 @@
 /**
  * The QEMU mode and the multi-device migration, checked against the SETs the emulated devices received (their
  * request logs, merged by sequence number) — the order of QEMU's hw/vfio/migration.c and system/runstate.c
- * vm_state_notify (qemu/qemu 019d9e6c): save_setup in order, the prepare callbacks (to the P2P states) in
+ * vm_state_notify (hw/vfio/migration.c at qemu/qemu 019d9e6c; the prepare callbacks of QEMU 8.1 and later): save_setup in order, the prepare callbacks (to the P2P states) in
  * reverse order for every device before any state-change callback (to STOP_COPY) runs, again in reverse; on the
  * destination RESUMING in order, then RUNNING_P2P for every P2P device before any goes to RUNNING, in order.
  * Two mlx5 (P2P) and one hisi-acc (no P2P) form the VM-like group.
