@@ -128,7 +128,33 @@ export interface IrForbidden {
   from: string;
   to: string;
   errno: string;
+  /** Id of the kernel fix (in `kernelFixes`) that changed what real kernels do for this request. */
+  kernelFix?: string;
   doc: string;
+  site: IrSite;
+}
+
+/**
+ * A kernel change to what a request gets, by release. A release has the fix when it is at least
+ * `fixedIn.mainline`, or in a listed stable series at or after the listed version (`6.12.96`).
+ * Releases before `fixes.release` never had the affected behaviour.
+ */
+export interface IrKernelFix {
+  id: string;
+  commit: string;
+  subject: string;
+  date: string;
+  merged?: string;
+  fixedIn: { mainline: string; stable: string[] };
+  fixes?: { commit: string; subject: string; release: string };
+  /** What an affected request gets before and after the fix: `hang`, `ok`, or an errno name. */
+  before: string;
+  after: string;
+  about: string;
+  stepAlgorithm?: 'skip-loop-stops-at-error';
+  /** Derived: the forbidden requests (`FROM->TO`) that name this fix. */
+  requests: string[];
+  sources: string[];
   site: IrSite;
 }
 
@@ -185,4 +211,6 @@ export interface Ir {
   features: Record<string, IrFeature>;
   fsm: IrFsm;
   rules: Record<string, IrRule>;
+  /** Kernel fixes that changed behaviour the spec describes, oldest first. */
+  kernelFixes: IrKernelFix[];
 }

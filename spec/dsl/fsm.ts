@@ -2,6 +2,7 @@ import { base, deepFreeze, type ItemBase, type ItemOptions, type Since } from '.
 import { callSite, type Site } from './site.js';
 import type { Enumeration, FlagSet } from './enums.js';
 import type { FdKind } from './ioctl.js';
+import type { KernelFix } from './kernel.js';
 
 /** What an arc does to the migration data fd. */
 export type FdEffect = 'none' | 'opens-saving' | 'opens-resuming' | 'keeps' | 'ends';
@@ -41,15 +42,25 @@ export interface Forbidden {
   readonly from: string;
   readonly to: string;
   readonly errno: string;
+  /**
+   * The kernel fix that changed what real kernels do for this request (id of a `kernelFix`), when
+   * releases before it do not give `errno` (STOP_COPY → PRE_COPY hung before a26b499b757c).
+   */
+  readonly kernelFix?: string;
   readonly doc?: string;
   readonly site: Site;
 }
 
-export function forbid(from: string, to: string, opts: { errno?: string; doc?: string } = {}): Forbidden {
+export function forbid(
+  from: string,
+  to: string,
+  opts: { errno?: string; kernelFix?: KernelFix; doc?: string } = {},
+): Forbidden {
   return deepFreeze({
     from,
     to,
     errno: opts.errno ?? 'EINVAL',
+    ...(opts.kernelFix ? { kernelFix: opts.kernelFix.name } : {}),
     ...(opts.doc ? { doc: opts.doc } : {}),
     site: callSite(),
   });
