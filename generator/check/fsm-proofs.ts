@@ -5,6 +5,7 @@ import {
   fsmFacts,
   pathShapeProblems,
   sessionStates,
+  STEP_ALGORITHMS,
   type FsmFacts,
 } from '../fsm/kernel-table.js';
 import type { IrArc, IrFsm } from '../ir/types.js';
@@ -199,12 +200,20 @@ export function proveFsm(ir: Ir): ProofFailure[] {
         );
   }
 
-  // kernel-table: one kernel-format table reproduces every path with the kernel's algorithm.
+  // kernel-table: one kernel-format table reproduces every path with the kernel's algorithm, in every
+  // version of it (before and after a26b499b757c).
   const derived = deriveKernelTable(facts);
   for (const x of derived.inexpressible) fail('kernel-table', x.caps, x.request, null, x.reason);
   if (!derived.inexpressible.length)
-    for (const f of checkKernelTable(facts, derived.table))
-      fail('kernel-table', f.caps, f.request, f.path, `generated kernel table: ${f.problem}: ${f.message}`);
+    for (const algorithm of STEP_ALGORITHMS)
+      for (const f of checkKernelTable(facts, derived.table, algorithm))
+        fail(
+          'kernel-table',
+          f.caps,
+          f.request,
+          f.path,
+          `generated kernel table, ${algorithm} step algorithm: ${f.problem}: ${f.message}`,
+        );
   return out;
 }
 

@@ -8,7 +8,7 @@ import { arcOf, stateExists, type SpecData, type SpecRule } from './spec-data.js
 import { Skip, type Mismatch } from './verdict.js';
 
 export interface SuiteOptions {
-  /** Issue requests the spec forbids (a real 6.12 kernel spins forever on STOP_COPY→PRE_COPY*). */
+  /** Issue requests the spec forbids (kernels before 7.2 / 6.12.96 spin forever on STOP_COPY→PRE_COPY*). */
   withForbidden: boolean;
   /** How long a forbidden request may take before it counts as hung. */
   forbiddenTimeoutMs: number;

@@ -41,7 +41,8 @@ export interface SpecFsm {
   initial: string;
   error: string;
   arcs: SpecArc[];
-  forbidden: { from: string; to: string; errno: string }[];
+  /** `kernelFix`: id of the kernel fix (in SpecData.kernelFixes) that changed what kernels do for it. */
+  forbidden: { from: string; to: string; errno: string; kernelFix?: string }[];
   paths: Record<string, Record<string, Record<string, string[] | null>>>;
 }
 
@@ -62,6 +63,20 @@ export interface SpecData {
   fsm: SpecFsm;
   features: Record<string, SpecFeature>;
   states: Record<string, number>;
+  /** Kernel fixes by release (absent in IRs older than the field). */
+  kernelFixes?: SpecKernelFix[];
+}
+
+/** A kernel change to what a request gets, as `ir.kernelFixes` holds it. */
+export interface SpecKernelFix {
+  id: string;
+  commit: string;
+  subject: string;
+  fixedIn: { mainline: string; stable: string[] };
+  fixes?: { commit: string; subject: string; release: string };
+  before: string;
+  after: string;
+  requests: string[];
 }
 
 /** Take what the suite needs from an IR object (the generator's or `generated/ir.json`). */
@@ -69,7 +84,14 @@ export function specDataFromIr(ir: unknown, label: string): SpecData {
   const x = ir as Omit<SpecData, 'label'>;
   if (!x || typeof x !== 'object' || !x.rules || !x.fsm || !x.features || !x.states)
     throw new Error(`${label} is not a vfio-uapi IR (it needs rules, fsm, features and states)`);
-  return { label, rules: x.rules, fsm: x.fsm, features: x.features, states: x.states };
+  return {
+    label,
+    rules: x.rules,
+    fsm: x.fsm,
+    features: x.features,
+    states: x.states,
+    ...(Array.isArray(x.kernelFixes) ? { kernelFixes: x.kernelFixes } : {}),
+  };
 }
 
 /** The committed spec: `generated/ir.json`. */

@@ -90,8 +90,14 @@ export const setForbidden: Check = {
     const pairs = fsm.forbidden.filter((f) => stateExists(fsm, ctx.caps, f.from) && stateExists(fsm, ctx.caps, f.to));
     if (!pairs.length)
       ctx.skip(`no forbidden request applies to a ${ctx.caps} device (the targets do not exist there)`);
-    if (!ctx.options.emulated && !ctx.options.withForbidden)
-      ctx.skip('a real kernel (6.12) never returns from these requests; pass --with-forbidden to issue them anyway');
+    if (!ctx.options.emulated && !ctx.options.withForbidden) {
+      const fix = ctx.spec.kernelFixes?.find((k) => pairs.some((p) => p.kernelFix === k.id));
+      ctx.skip(
+        fix
+          ? `real kernels ${fix.fixes ? `from ${fix.fixes.release} ` : ''}before ${fix.fixedIn.mainline}${fix.fixedIn.stable.length ? ` (and before ${fix.fixedIn.stable.join(', ')} in ${fix.fixedIn.stable.map((s) => s.split('.').slice(0, 2).join('.')).join(', ')})` : ''} never return from these requests (${fix.before}); since ${fix.commit} "${fix.subject}" they answer ${fix.after}. Pass --with-forbidden to issue them anyway (from a child process, left behind if it hangs)`
+          : 'a real kernel may never return from these requests; pass --with-forbidden to issue them anyway',
+      );
+    }
     for (const f of pairs) {
       ctx.reach(f.from);
       const buf = Buffer.alloc(16);
