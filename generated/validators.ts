@@ -315,7 +315,7 @@ export const CAPABILITY_BITS: Record<string, number> = capabilityFlags;
 /** The capability sets the uAPI defines. */
 export const CAPABILITY_SETS: readonly string[] = capabilitySets;
 const PATHS = paths as Record<string, Record<string, Record<string, readonly string[] | null>>>;
-const FORBIDDEN: readonly { from: string; to: string; errno: string }[] = forbidden;
+const FORBIDDEN: readonly { from: string; to: string; when: readonly string[]; unless: readonly string[]; errno: string }[] = forbidden;
 const REQUIRES = requiredFlags as Record<string, readonly string[] | null>;
 
 export type CapsResult = { ok: true; key: string } | { ok: false; rule: string; message: string };
@@ -343,7 +343,10 @@ export function checkRequest(caps: string, from: StateName, to: StateName): Requ
   if (!table) return { ok: false, errno: 'EINVAL', rule: 'mig.caps.stop_copy', message: `capability set ${caps} is not defined by the uAPI` };
   const path = table[from]?.[to];
   if (path) return { ok: true, path: path as StateName[] };
-  const f = FORBIDDEN.find((x) => x.from === from && x.to === to);
+  const have = caps.split('+');
+  const f = FORBIDDEN.find(
+    (x) => x.from === from && x.to === to && x.when.every((c) => have.includes(c)) && !x.unless.some((c) => have.includes(c)),
+  );
   if (f && REQUIRES[to] !== null) return { ok: false, errno: f.errno, rule: 'mig.state.set.forbidden', message: `${from} -> ${to} is forbidden by the uAPI` };
   const req = REQUIRES[to];
   const why = req === null ? `${to} can never be requested` : req === undefined ? `${to} is not a state` : `${to} needs ${req.join('+')}, the device has ${caps}`;

@@ -1,4 +1,4 @@
-import { arcExists, capsOf, opensFd, stateSupported } from '../fsm/derive.js';
+import { arcExists, capsOf, forbiddenApplies, isForbidden, opensFd, stateSupported } from '../fsm/derive.js';
 import {
   checkKernelTable,
   deriveKernelTable,
@@ -96,8 +96,8 @@ export function proveFsm(ir: Ir): ProofFailure[] {
         );
     }
 
-    // forbidden: no arc implements a forbidden request directly.
-    for (const fb of fsm.forbidden)
+    // forbidden: no arc implements a forbidden request directly (on the devices it is forbidden for).
+    for (const fb of fsm.forbidden.filter((f) => forbiddenApplies(f, caps)))
       if (existing.some((a) => a.from === fb.from && a.to === fb.to))
         fail('forbidden', key, `${fb.from}->${fb.to}`, [fb.to], `an arc implements the forbidden request`);
 
@@ -109,11 +109,11 @@ export function proveFsm(ir: Ir): ProofFailure[] {
           fail('terminates', key, request, null, 'no derived answer for this request');
           continue;
         }
-        const isForbidden = fsm.forbidden.some((f) => f.from === from && f.to === to);
+        const forbidden = isForbidden(fsm, caps, from, to);
         const bothSupported = stateSupported(fsm, caps, from) && stateSupported(fsm, caps, to);
 
         // forbidden requests and requests touching unsupported states have no path.
-        if (path !== null && isForbidden) fail('forbidden', key, request, path, 'a forbidden request has a path');
+        if (path !== null && forbidden) fail('forbidden', key, request, path, 'a forbidden request has a path');
         if (path !== null && !bothSupported)
           fail('arc-exists', key, request, path, 'a request involving a state this device lacks has a path');
 
@@ -147,7 +147,7 @@ export function proveFsm(ir: Ir): ProofFailure[] {
 
         if (path === null || path.length === 0) {
           // shortest: a refused, non-forbidden request between supported states must really be unreachable.
-          if (path === null && bothSupported && !isForbidden && from !== to) {
+          if (path === null && bothSupported && !forbidden && from !== to) {
             const alt = shortestLegal(fsm, caps, from, to);
             if (alt) fail('shortest', key, request, alt, `refused, but a legal path exists: ${show(alt)}`);
           }

@@ -200,6 +200,7 @@ export function checkSpec(ir: Ir, c: Collected, site: (s: Site) => IrSite): Spec
     for (const fb of f.forbidden) {
       needState(fb.from, fb.site, `forbidden ${fb.from}->${fb.to}`);
       needState(fb.to, fb.site, `forbidden ${fb.from}->${fb.to}`);
+      for (const cap of [...fb.when, ...fb.unless]) needCap(cap, fb.site, `forbidden ${fb.from}->${fb.to}`);
       if (fb.kernelFix !== undefined && !fixIds.has(fb.kernelFix))
         add(
           fb.site,

@@ -370,6 +370,8 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
         from: f.from,
         to: f.to,
         errno: f.errno,
+        when: [...(f.when ?? [])],
+        unless: [...(f.unless ?? [])],
         ...(f.kernelFix ? { kernelFix: f.kernelFix } : {}),
         doc: f.doc ?? '',
         site: site(f.site),

@@ -128,6 +128,10 @@ export interface IrForbidden {
   from: string;
   to: string;
   errno: string;
+  /** The request is forbidden only on devices with all of these flags (empty: every device)… */
+  when: string[];
+  /** …and none of these (a flag that lifts the ban). */
+  unless: string[];
   /** Id of the kernel fix (in `kernelFixes`) that changed what real kernels do for this request. */
   kernelFix?: string;
   doc: string;

@@ -42,7 +42,8 @@ export interface SpecFsm {
   error: string;
   arcs: SpecArc[];
   /** `kernelFix`: id of the kernel fix (in SpecData.kernelFixes) that changed what kernels do for it. */
-  forbidden: { from: string; to: string; errno: string; kernelFix?: string }[];
+  /** `when`/`unless`: the capability flags the ban depends on (absent in IRs older than them: every device). */
+  forbidden: { from: string; to: string; errno: string; when?: string[]; unless?: string[]; kernelFix?: string }[];
   paths: Record<string, Record<string, Record<string, string[] | null>>>;
 }
 
@@ -107,6 +108,23 @@ export function capsKeyFor(fsm: SpecFsm, flags: number, flagBits: Record<string,
     .map(([n]) => n);
   const key = names.join('+');
   return fsm.capabilitySets.includes(key) ? key : null;
+}
+
+/** Is `from → to` forbidden for a device with this capability set? */
+export function forbiddenFor(
+  fsm: SpecFsm,
+  caps: string,
+  from: string,
+  to: string,
+): SpecFsm['forbidden'][number] | undefined {
+  const have = caps.split('+');
+  return fsm.forbidden.find(
+    (f) =>
+      f.from === from &&
+      f.to === to &&
+      (f.when ?? []).every((c) => have.includes(c)) &&
+      !(f.unless ?? []).some((c) => have.includes(c)),
+  );
 }
 
 /** Does a device with this capability set have this state? */

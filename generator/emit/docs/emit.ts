@@ -299,6 +299,10 @@ function fsmData(ir: Ir) {
       from: x.from,
       to: x.to,
       errno: x.errno,
+      devices:
+        [x.when.length ? `with ${x.when.join(' + ')}` : '', x.unless.length ? `without ${x.unless.join(' + ')}` : '']
+          .filter(Boolean)
+          .join(', ') || 'every device',
       kernels: k
         ? cell(`${k.before} on ${affectedReleases(k)}; ${k.after} on ${fixedReleases(k)} (${k.commit} "${k.subject}")`)
         : cell(`${x.errno}`),

@@ -34,7 +34,13 @@ function fsmTs(ir: Ir): string {
     fd: a.fd,
     ...(a.since ? { since: a.since } : {}),
   }));
-  const forbidden = f.forbidden.map((x) => ({ from: x.from, to: x.to, errno: x.errno }));
+  const forbidden = f.forbidden.map((x) => ({
+    from: x.from,
+    to: x.to,
+    when: x.when,
+    unless: x.unless,
+    errno: x.errno,
+  }));
   return render(here, 'fsm.ts', {
     header: HEADER,
     name: f.name,
