@@ -1,5 +1,6 @@
 /** The state machine: states, capabilities, arcs and their fd effects, forbidden requests, derived paths. */
-import type { Ir } from '../ir/types.js';
+import { arcExists, capsOf } from '../fsm/derive.js';
+import type { Ir, IrFsm } from '../ir/types.js';
 import { breaks, ok, review } from './changes.js';
 import { add, common, eq, type Ctx } from './context.js';
 
@@ -230,35 +231,84 @@ export function diffFsm(ctx: Ctx) {
       );
   }
 
+  // What each request does on each capability set both sides define: refused, or a path with fd effects.
+  const shared = y.capabilitySets.filter((cs) => x.capabilitySets.includes(cs));
+  /** Requests that an existing device (a capability set both sides define) now carries out differently. */
+  const behaviourChanges = (from: string, to: string) =>
+    shared.flatMap((cs) => {
+      const p = x.paths[cs]?.[from]?.[to];
+      const q = y.paths[cs]?.[from]?.[to];
+      if (p === undefined || q === undefined || eq(p, q)) return [];
+      return [`${cs}: ${from} → ${to}: ${describeRequest(x, cs, from, p)}  ⇒  ${describeRequest(y, cs, from, q)}`];
+    });
+  const cond = (f: { when: string[]; unless: string[] }) =>
+    [
+      f.when.length ? `on devices with ${f.when.join('+')}` : 'on every device',
+      f.unless.length ? `unless they have ${f.unless.join('+')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+
   // Forbidden requests.
   const fk = (f: { from: string; to: string }) => `${f.from}->${f.to}`;
   const fx = new Map(x.forbidden.map((f) => [fk(f), f]));
   const fy = new Map(y.forbidden.map((f) => [fk(f), f]));
   for (const [k, f] of fx)
-    if (!fy.has(k) && !ctx.goneStates.has(f.from) && !ctx.goneStates.has(f.to))
+    if (!fy.has(k) && !ctx.goneStates.has(f.from) && !ctx.goneStates.has(f.to)) {
+      const changed = behaviourChanges(f.from, f.to);
       add(
         ctx,
         'fsm.forbidden-removed',
         k,
         `request ${k} is no longer forbidden`,
         { old: f.site, new: y.site },
-        ok('a request that failed may now succeed'),
+        changed.length
+          ? breaks(
+              `existing devices now carry out a request they refused with ${f.errno}; programs that relied on the refusal see a state change and data-fd effects instead (details)`,
+            )
+          : ok('a request that failed may now succeed, on devices that opt in'),
         review('drivers must carry out the request'),
+        changed,
       );
+    }
   for (const [k, f] of fy) {
     const g = fx.get(k);
     if (!g) {
-      const optIn = ctx.newStates.has(f.from) || ctx.newStates.has(f.to);
+      const optIn = ctx.newStates.has(f.from) || ctx.newStates.has(f.to) || f.when.some((c) => ctx.newCaps.has(c));
       add(
         ctx,
         'fsm.forbidden-added',
         k,
-        `request ${k} is now forbidden (${f.errno})`,
+        `request ${k} is now forbidden (${f.errno})${f.when.length || f.unless.length ? ` ${cond(f)}` : ''}`,
         { old: x.site, new: f.site },
-        optIn ? ok('concerns a new state') : breaks(`programs that requested ${k} now get ${f.errno}`),
+        optIn ? ok('concerns a new state or capability') : breaks(`programs that requested ${k} now get ${f.errno}`),
         ok('the core refuses it before the driver'),
       );
-    } else if (g.errno !== f.errno)
+      continue;
+    }
+    if (!eq([...g.when].sort(), [...f.when].sort()) || !eq([...g.unless].sort(), [...f.unless].sort())) {
+      const changed = behaviourChanges(f.from, f.to);
+      const liftedBy = f.unless.filter((c) => !g.unless.includes(c));
+      add(
+        ctx,
+        'fsm.forbidden-condition-changed',
+        k,
+        `request ${k}: forbidden ${cond(g)} → ${cond(f)}`,
+        { old: g.site, new: f.site },
+        changed.length
+          ? breaks('existing devices answer the request differently (details)')
+          : ok(
+              liftedBy.length && liftedBy.every((c) => ctx.newCaps.has(c))
+                ? `only devices with the new ${liftedBy.join('+')} may carry it out; every other device still refuses it`
+                : 'no existing device answers it differently',
+            ),
+        changed.length
+          ? review('drivers of the affected capability sets must carry out or refuse the request as it now says')
+          : ok('only drivers that advertise the new capability implement it'),
+        changed,
+      );
+    }
+    if (g.errno !== f.errno)
       add(
         ctx,
         'rule.errno-changed',
@@ -268,39 +318,92 @@ export function diffFsm(ctx: Ctx) {
         review(`programs that test for ${g.errno} must test for ${f.errno}`),
         ok('the core answers'),
       );
+    if ((g.kernelFix ?? '') !== (f.kernelFix ?? ''))
+      add(
+        ctx,
+        'fsm.forbidden-kernel-fix-changed',
+        k,
+        `forbidden request ${k}: kernel fix ${g.kernelFix ?? 'none'} → ${f.kernelFix ?? 'none'}`,
+        { old: g.site, new: f.site },
+        review('which kernel releases answer the request as the spec says changed'),
+        ok('release data only'),
+      );
   }
 
-  // Derived paths, per capability set both sides define.
-  for (const cs of y.capabilitySets) {
-    if (!x.capabilitySets.includes(cs)) continue;
+  // Derived paths, per capability set both sides define. Any change in what an existing device does for
+  // an existing request is breaking for userspace: refused ⇄ carried out, or other data-fd effects
+  // (a live session ended, a new fd opened). Only other intermediate states (seen after a failed SET)
+  // need review.
+  for (const cs of shared) {
     const px = x.paths[cs] ?? {};
     const py = y.paths[cs] ?? {};
     const changed: string[] = [];
-    let refused = 0;
+    let refusedNow = 0;
+    let allowedNow = 0;
+    let fdChanged = 0;
     for (const from of Object.keys(py))
       for (const to of Object.keys(py[from] ?? {})) {
         if (!(from in px) || !(to in (px[from] ?? {}))) continue;
         const p = px[from]![to];
         const q = py[from]![to];
-        if (eq(p, q)) continue;
-        if (q === null) refused++;
-        const show = (r: string[] | null | undefined) =>
-          r === null || r === undefined ? 'refused' : r.length ? r.join(' → ') : '(no-op)';
-        changed.push(`${from} → ${to}: ${show(p)}  ⇒  ${show(q)}`);
+        if (eq(p, q) || p === undefined || q === undefined) continue;
+        if (q === null) refusedNow++;
+        else if (p === null) allowedNow++;
+        else if (!eq(fdEffects(x, cs, from, p), fdEffects(y, cs, from, q))) fdChanged++;
+        changed.push(`${from} → ${to}: ${describeRequest(x, cs, from, p)}  ⇒  ${describeRequest(y, cs, from, q)}`);
       }
-    if (changed.length)
-      add(
-        ctx,
-        'fsm.path-changed',
-        cs,
-        `${changed.length} request path(s) change for devices with ${cs}${refused ? `; ${refused} now refused` : ''}`,
-        sites,
-        refused
-          ? breaks('requests that succeeded are now refused')
-          : review('intermediate states differ (visible after a failed SET)'),
-        review('drivers run a different sequence of arcs'),
-        changed,
-      );
+    if (!changed.length) continue;
+    const what = [
+      refusedNow && `${refusedNow} now refused`,
+      allowedNow && `${allowedNow} now carried out where they were refused`,
+      fdChanged && `${fdChanged} with other data-fd effects`,
+    ].filter(Boolean);
+    add(
+      ctx,
+      'fsm.path-changed',
+      cs,
+      `${changed.length} request path(s) change for devices with ${cs}${what.length ? `; ${what.join(', ')}` : ''}`,
+      sites,
+      refusedNow
+        ? breaks('requests that succeeded are now refused')
+        : allowedNow || fdChanged
+          ? breaks(
+              'existing devices now do something else for an existing request: a refused request is carried out, or a data fd is ended or opened where it was not (details)',
+            )
+          : review('intermediate states differ (visible after a failed SET); the data fd is treated the same'),
+      review('drivers run a different sequence of arcs'),
+      changed,
+    );
   }
   common(ctx, 'state machine', y.name, x, y);
+}
+
+/** The data-fd effect of each arc a path takes, e.g. ["STOP_COPY → STOP ends the data fd"]. */
+function fdEffects(fsm: IrFsm, cs: string, from: string, path: readonly string[]): string[] {
+  const caps = capsOf(cs);
+  const out: string[] = [];
+  path.forEach((to, i) => {
+    const f = i === 0 ? from : path[i - 1]!;
+    const a = fsm.arcs.find((arc) => arc.from === f && arc.to === to && arcExists(fsm, caps, arc));
+    const fd = a?.fd ?? 'none';
+    if (fd === 'none') return;
+    const words =
+      fd === 'ends'
+        ? 'ends the data fd'
+        : fd === 'keeps'
+          ? 'keeps the data fd'
+          : fd === 'opens-saving'
+            ? 'opens a new saving fd'
+            : 'opens a new resuming fd';
+    out.push(`${f} → ${to} ${words}`);
+  });
+  return out;
+}
+
+/** A request's answer in words: "refused (EINVAL, forbidden)" or "STOP → RUNNING → PRE_COPY (STOP_COPY → STOP ends the data fd; …)". */
+function describeRequest(fsm: IrFsm, cs: string, from: string, p: string[] | null | undefined): string {
+  if (p === null || p === undefined) return 'refused';
+  if (!p.length) return '(no-op)';
+  const fx = fdEffects(fsm, cs, from, p);
+  return `${p.join(' → ')}${fx.length ? ` (${fx.join('; ')})` : ''}`;
 }

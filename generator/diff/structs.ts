@@ -13,10 +13,12 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
   const yf = new Map(y.fields.map((f) => [f.name, f]));
   const renamedTo = new Map<string, IrField>();
   let layoutBroken = false;
+  // Fields pair up by name; an old and a new field without a namesake that sit at the same offset with
+  // the same size are one field renamed (a retype of it is reported on its own, below).
   for (const f of x.fields) {
     if (yf.has(f.name)) continue;
     const twin = y.fields.find(
-      (g) => !xf.has(g.name) && g.offset === f.offset && g.type === f.type && g.size === f.size,
+      (g) => !xf.has(g.name) && !renamedTo.has(g.name) && g.offset === f.offset && g.size === f.size,
     );
     if (twin) {
       renamedTo.set(twin.name, f);
@@ -24,7 +26,7 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
         ctx,
         'struct.field-renamed',
         `${name}.${f.name}`,
-        `struct ${name}: field ${f.name} renamed to ${twin.name} (same offset ${f.offset}, type ${f.type})`,
+        `struct ${name}: field ${f.name} renamed to ${twin.name} (same offset ${f.offset}, ${f.size} B)`,
         sites,
         review('binary compatible; source that names the old field no longer compiles'),
         ok('same bytes'),
@@ -86,21 +88,55 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
         breaks('ABI break: the field is decoded differently'),
       );
     }
-    if (!eq(f.role, g.role)) {
-      const fromPlain = f.role.kind === 'plain' || f.role.kind === 'reserved';
-      const roleName = (r: IrField['role']) =>
-        r.kind === 'flags' ? `flags of ${r.flags}` : r.kind === 'enum' ? `enum ${r.enum}` : r.kind;
+    const i386Moved = (x.i386.offsets[f.name] ?? -1) !== (y.i386.offsets[g.name] ?? -1);
+    if (i386Moved && f.offset === g.offset) {
+      layoutBroken = true;
       add(
         ctx,
-        'struct.field-role-changed',
+        'struct.i386-field-offset-changed',
         fi,
-        `struct ${name}: field ${g.name} is now ${roleName(g.role)} (was ${roleName(f.role)})`,
+        `struct ${name}: on 32-bit x86 field ${g.name} moved from offset ${x.i386.offsets[f.name]} to ${y.i386.offsets[g.name]}`,
         sites,
-        fromPlain
-          ? ok('the field gains a meaning; programs that ignored it keep working')
-          : review('validators and callers interpret the field differently'),
-        review('drivers must fill in or check the field as the new role says'),
+        breaks('ABI break for 32-bit userspace: it reads and writes the wrong bytes'),
+        breaks('compat ioctl handling reads the field from another offset'),
       );
+    }
+    if (!eq(f.role, g.role)) {
+      const roleName = (r: IrField['role']) =>
+        r.kind === 'flags' ? `flags of ${r.flags}` : r.kind === 'enum' ? `enum ${r.enum}` : r.kind;
+      const message = `struct ${name}: field ${g.name} is now ${roleName(g.role)} (was ${roleName(f.role)})`;
+      const input = g.direction !== 'out';
+      if (f.role.kind === 'reserved' && input)
+        // Repurposing a reserved input: old callers never had to fill it in.
+        add(
+          ctx,
+          'struct.reserved-field-repurposed',
+          fi,
+          message,
+          sites,
+          review(
+            `old callers may pass anything in ${f.name} (uninitialised stack, garbage) unless every kernel since ${f.since ?? x.since} refused a non-zero value there; if none did, the new meaning must be opted into (a flag callers set, a new feature or ioctl), not read from bytes old binaries never cleared`,
+          ),
+          review(`drivers and the core must read ${g.name} only where old callers are known to have zeroed it`),
+        );
+      else {
+        const fromPlain = f.role.kind === 'plain' || f.role.kind === 'reserved';
+        add(
+          ctx,
+          'struct.field-role-changed',
+          fi,
+          message,
+          sites,
+          fromPlain
+            ? ok(
+                input
+                  ? 'the field gains a meaning; programs that ignored it keep working'
+                  : 'an output gains a meaning; programs that ignored it keep working',
+              )
+            : review('validators and callers interpret the field differently'),
+          review('drivers must fill in or check the field as the new role says'),
+        );
+      }
     }
     if (f.direction !== g.direction)
       add(
@@ -173,15 +209,17 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
       breaks('ABI break: binaries built against the old size pass a buffer of the wrong size'),
       breaks('ABI break: copies to and from userspace change length'),
     );
-  else if (!eq(x.i386, y.i386) && x.size === y.size)
+  else if ((x.i386.size !== y.i386.size || x.i386.align !== y.i386.align) && !grewWithArgsz)
+    // Compared by size and alignment here and by field offset above, never by field name: a rename
+    // changes the names, not the layout.
     add(
       ctx,
       'struct.i386-layout-changed',
       name,
-      `struct ${name}: 32-bit x86 layout changed (size ${x.i386.size} → ${y.i386.size})`,
+      `struct ${name}: 32-bit x86 size ${x.i386.size} → ${y.i386.size} bytes, alignment ${x.i386.align} → ${y.i386.align} (LP64 unchanged at ${y.size})`,
       sites,
-      breaks('ABI break for 32-bit userspace'),
-      breaks('compat ioctl handling changes'),
+      breaks('ABI break for 32-bit userspace: it passes a buffer of the old size'),
+      breaks('compat ioctl handling copies a different length'),
     );
   if (x.minsz !== y.minsz && !grewWithArgsz)
     add(

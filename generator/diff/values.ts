@@ -104,8 +104,33 @@ export function diffSetsOfValues(ctx: Ctx) {
           : []),
       ];
       for (const [what, mx, my] of memberSets) {
+        // A member gone from one side and a member new on the other with the same value is a rename:
+        // the ABI (the value) is unchanged, the name is a source break. States and capabilities are
+        // named by the state machine too and are reported there.
+        const renamed = new Map<string, string>();
+        if (!isStates && !isCaps)
+          for (const k of sorted(mx)) {
+            if (k in my) continue;
+            const to = sorted(my).find(
+              (j) => !(j in mx) && ![...renamed.values()].includes(j) && my[j]!.value === mx[k]!.value,
+            );
+            if (to) renamed.set(k, to);
+          }
+        for (const [k, j] of renamed)
+          add(
+            ctx,
+            kind === 'enums' ? 'enum.member-renamed' : 'flags.bit-renamed',
+            `${n}.${k}`,
+            `${word} ${n}: ${what} ${x.prefix}${k} renamed to ${y.prefix}${j} (value ${mx[k]!.value} unchanged)`,
+            sites,
+            review(
+              `ABI-compatible (binaries carry the same value); a source break: code that names ${x.prefix}${k} no longer compiles`,
+            ),
+            ok('same value; only the name in driver source changes'),
+          );
         for (const k of sorted(mx)) {
           const item = `${n}.${k}`;
+          if (renamed.has(k)) continue;
           if (!(k in my)) {
             if (isStates && ctx.a.fsm.states.includes(k)) continue; // reported as state.removed
             if (isCaps) {
@@ -164,7 +189,7 @@ export function diffSetsOfValues(ctx: Ctx) {
           }
         }
         for (const k of sorted(my)) {
-          if (k in mx) continue;
+          if (k in mx || [...renamed.values()].includes(k)) continue;
           if (isStates && ctx.b.fsm.states.includes(k)) continue; // reported as state.added
           if (isCaps) {
             add(
