@@ -225,7 +225,7 @@ describe('report headers and links', () => {
       spawnSync(
         process.execPath,
         [
-          join(REPO_ROOT, 'bin/vfio-uapi.js'),
+          join(REPO_ROOT, 'packages/vfio-uapi/bin/vfio-uapi.js'),
           'diff',
           'examples/uapi-history/v6.1',
           'examples/uapi-history/v6.2',
