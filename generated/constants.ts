@@ -270,7 +270,7 @@ export const VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE = 0x2;
 /** Ask how many bytes STOP_COPY would produce now; valid in every state. (since 6.2) */
 export const VFIO_DEVICE_FEATURE_MIG_DATA_SIZE = 0x9;
 
-/** Opt in to the v2 precopy-info contract (kernel zeroes `flags`, may report REINIT). Only for devices with PRE_COPY; the opt-in sticks to the device. (since 7.1) */
+/** Opt in to the v2 precopy-info contract (kernel zeroes `flags`, may report REINIT). Only for devices with PRE_COPY. The opt-in is kept by the device across data sessions and cleared at the device's last close (vfio_df_device_last_close in drivers/vfio/vfio_main.c, 7.1; seen on real 7.3.4 with mtty), so every new open of the device must opt in again. (since 7.1) */
 export const VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 = 0xc;
 
 /** enumeration `vfio_extension`: Extension and IOMMU-model identifiers a container is asked about with VFIO_CHECK_EXTENSION and set with VFIO_SET_IOMMU. Id 6 was the nesting model; it is now only reserved. */

@@ -271,7 +271,7 @@ export interface StateRule {
   on: string;
   validIn: readonly string[] | 'any';
   otherwise: string;
-  strength: 'must' | 'should';
+  strength: 'must' | 'should' | 'estimate';
 }
 
 /** Operations the spec allows only in some migration states, keyed by operation name. */

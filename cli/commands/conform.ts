@@ -21,7 +21,8 @@ const conform: Command = {
                        (emulated devices always get them, from a worker thread)
   --verbose            show notes and expected failures in detail
 
-statuses: PASS, FAIL (a must rule broken), WARN (a should rule broken), XFAIL (broken, as the known-failure
+statuses: PASS, FAIL (a must rule broken), WARN (a should rule broken, or an estimate outside a tolerance the
+text states; estimates are reported as measured accuracy and otherwise pass), XFAIL (broken, as the known-failure
 list says), STALE (listed as failing but passed, or listed but unknown), SKIP (does not apply: capability
 absent, with why), NONE (the spec has the rule but the suite no check yet)
 

@@ -42,6 +42,7 @@ export function diffRules(ctx: Ctx) {
     let drivers: Impact;
     if (refsNew(r)) drivers = ok('applies only to what is new');
     else if (r.strength === 'should') drivers = review('a new recommendation');
+    else if (r.strength === 'estimate') drivers = review('a new estimate drivers report');
     else if (r.kind === 'capability')
       drivers = breaks(
         `drivers with ${r.ifCaps?.join('+')} must now also support ${r.requiresOp ?? r.requiresCaps?.join('+')}`,
@@ -53,7 +54,9 @@ export function diffRules(ctx: Ctx) {
       id,
       `rule ${id} (${r.kind}, ${r.strength}) added${opOf(r) ? ` for ${opOf(r)}` : ''}`,
       { new: r.site },
-      refsNew(r) ? ok('applies only to what is new') : ok('a new guarantee programs may rely on'),
+      refsNew(r)
+        ? ok('applies only to what is new')
+        : ok(r.strength === 'estimate' ? 'a new estimate programs may use' : 'a new guarantee programs may rely on'),
       drivers,
     );
   }
@@ -82,7 +85,7 @@ export function diffRules(ctx: Ctx) {
           ctx,
           'rule.made-mandatory',
           id,
-          `rule ${id}: should → must${y.kind === 'capability' ? ` (devices with ${y.ifCaps?.join('+')} must support ${y.requiresOp ?? y.requiresCaps?.join('+')})` : ''}`,
+          `rule ${id}: ${x.strength} → must${y.kind === 'capability' ? ` (devices with ${y.ifCaps?.join('+')} must support ${y.requiresOp ?? y.requiresCaps?.join('+')})` : ''}`,
           sites,
           ok('programs may now rely on it'),
           breaks(
@@ -91,21 +94,48 @@ export function diffRules(ctx: Ctx) {
               : 'drivers that did not follow it become non-conforming',
           ),
         );
-      else
+      else if (x.strength === 'must')
         add(
           ctx,
           'rule.made-optional',
           id,
-          `rule ${id}: must → should`,
+          `rule ${id}: must → ${y.strength}`,
           sites,
           breaks(
             y.kind === 'capability'
               ? `programs must cope with devices that have ${y.ifCaps?.join('+')} but not ${y.requiresOp ?? y.requiresCaps?.join('+')}`
-              : 'programs can no longer rely on it',
+              : y.strength === 'estimate'
+                ? 'programs can no longer rely on exact values: they are estimates now'
+                : 'programs can no longer rely on it',
           ),
-          ok('drivers may leave it out'),
+          ok(y.strength === 'estimate' ? 'drivers may report estimates' : 'drivers may leave it out'),
+        );
+      else
+        add(
+          ctx,
+          'rule.strength-changed',
+          id,
+          `rule ${id}: ${x.strength} → ${y.strength}`,
+          sites,
+          review(
+            y.strength === 'should'
+              ? 'what was an estimate is now a recommendation programs may expect devices to follow'
+              : 'what was a recommendation is now only an estimate',
+          ),
+          review(y.strength === 'should' ? 'drivers that did not follow it now warn' : 'drivers need only estimate'),
         );
     }
+    const bound = (t: IrRule['tolerance']) => ({ stated: t?.stated, bytes: t?.bytes, relative: t?.relative });
+    if (x.strength === 'estimate' && y.strength === 'estimate' && !eq(bound(x.tolerance), bound(y.tolerance)))
+      add(
+        ctx,
+        'rule.tolerance-changed',
+        id,
+        `rule ${id}: tolerance ${x.tolerance?.note ?? 'none'} → ${y.tolerance?.note ?? 'none'}`,
+        sites,
+        review('how far programs can trust the numbers changed'),
+        review('how close drivers must estimate changed'),
+      );
     if ((x.op ?? '') !== (y.op ?? '') || (x.on ?? '') !== (y.on ?? ''))
       add(
         ctx,

@@ -400,6 +400,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
       doc: docOf(item, exportName),
       site: site(item.site),
       strength: item.strength,
+      ...(item.tolerance ? { tolerance: { ...item.tolerance } } : {}),
       kind: b.kind,
     };
     switch (b.kind) {

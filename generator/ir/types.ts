@@ -185,7 +185,9 @@ export interface IrFsm extends IrItem {
 
 export interface IrRule extends IrItem {
   id: string;
-  strength: 'must' | 'should';
+  /** must (fails), should (warns), estimate (measured and reported; warns only outside a stated tolerance). */
+  strength: 'must' | 'should' | 'estimate';
+  tolerance?: { stated: boolean; bytes?: number; relative?: number; note: string };
   kind: 'state-validity' | 'stream' | 'errno' | 'capability' | 'behaviour';
   op?: string;
   on?: string;

@@ -10,7 +10,8 @@ export interface SpecRule {
   id: string;
   since: string;
   doc?: string;
-  strength: 'must' | 'should';
+  strength: 'must' | 'should' | 'estimate';
+  tolerance?: { stated: boolean; bytes?: number; relative?: number; note: string };
   kind: 'state-validity' | 'stream' | 'errno' | 'capability' | 'behaviour';
   op?: string;
   on?: string;

@@ -50,7 +50,7 @@ function classify(
     if (raw === 'fail') return { status: 'expected-fail', why: expected };
     if (raw === 'pass') return { status: 'stale', why: `listed in ${known!.source} (${expected}) but passed` };
   }
-  if (raw === 'fail' && rule.strength === 'should') return { status: 'warn' };
+  if (raw === 'fail' && (rule.strength === 'should' || rule.strength === 'estimate')) return { status: 'warn' };
   return { status: raw };
 }
 

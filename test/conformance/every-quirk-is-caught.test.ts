@@ -14,7 +14,7 @@ type Expectation = { caughtBy: string } | { legal: string; notedUnder: string; n
 const EXPECTED: Record<QuirkName, Expectation> = {
   'enomsg-in-stop-copy': { caughtBy: 'stream.eof' },
   'precopy-info-in-stop-copy': { caughtBy: 'precopy.valid_states' },
-  'dirty-bytes-always-zero': { caughtBy: 'precopy.accounting' },
+  'dirty-bytes-always-zero': { caughtBy: 'precopy.temporary_end' },
   'no-precopy-info': { caughtBy: 'precopy.mandatory' },
   'wrong-argsz-writeback': { caughtBy: 'struct.argsz' },
   'interior-fd': { caughtBy: 'mig.state.set.fd' },

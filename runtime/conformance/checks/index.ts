@@ -14,6 +14,8 @@ import { genericCheck } from './generic.js';
 import {
   precopyAccounting,
   precopyArgsz,
+  precopyInitialBytes,
+  precopyTemporaryEnd,
   precopyV2Flags,
   precopyV2NeedsPreCopy,
   precopyWrongCommand,
@@ -38,6 +40,8 @@ const BY_ID = new Map<string, Check>(
     precopyArgsz,
     precopyWrongCommand,
     precopyAccounting,
+    precopyInitialBytes,
+    precopyTemporaryEnd,
     precopyV2NeedsPreCopy,
     precopyV2Flags,
     structArgsz,
