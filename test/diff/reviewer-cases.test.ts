@@ -10,10 +10,17 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as spec from '../../spec/vfio/index.js';
-import { arc, bit, flags, forbid, stateMachine, struct, u32, u64, aligned_u64 } from '../../spec/dsl/index.js';
+import { arc, bit, flags, forbid, rule, stateMachine, struct, u32, u64, aligned_u64 } from '../../spec/dsl/index.js';
 import { irFromExports, REPO_ROOT } from '../../generator/ir/load.js';
 import type { Ir } from '../../generator/ir/types.js';
-import { diffIr, exitCodeOf, normaliseOverlay, resolveSide, type Change } from '../../generator/diff/index.js';
+import {
+  diffIr,
+  exitCodeOf,
+  loadSide,
+  normaliseOverlay,
+  resolveSide,
+  type Change,
+} from '../../generator/diff/index.js';
 
 const S = spec as unknown as Record<string, unknown>;
 let base: Ir;
@@ -246,5 +253,61 @@ describe('report headers and links', () => {
     const abs = /!\[both state machines[^\]]*\]\(([^)]+)\)/.exec(toStdout.stdout)![1]!;
     expect(isAbsolute(abs)).toBe(true);
     expect(abs).toBe(join(dir, 'svg2/fsm-diff.svg'));
+  });
+});
+
+describe('rule strength: must, should, estimate', () => {
+  const accounting = (strength: 'must' | 'should' | 'estimate', note = 'no bound') =>
+    rule('precopy.accounting', {
+      since: '6.2',
+      kind: 'behaviour',
+      strength,
+      ...(strength === 'estimate' ? { tolerance: { stated: false, note } } : {}),
+    });
+  it('must → estimate is breaking for userspace; should ⇄ estimate needs review; a reworded tolerance note is not a change', async () => {
+    const must = await variant({ precopyAccounting: accounting('must') });
+    const should = await variant({ precopyAccounting: accounting('should') });
+    const c = only(diffIr(must, base), 'rule.made-optional', 'precopy.accounting');
+    expect(c.message).toBe('rule precopy.accounting: must → estimate');
+    expect(levels(c)).toEqual(['breaking', 'compatible']);
+    expect(c.userspace.why).toMatch(/no longer rely on exact values/);
+    expect(levels(only(diffIr(should, base), 'rule.strength-changed', 'precopy.accounting'))).toEqual([
+      'needs-review',
+      'needs-review',
+    ]);
+    expect(only(diffIr(base, must), 'rule.made-mandatory', 'precopy.accounting').message).toMatch(/estimate → must/);
+    const reworded = await variant({ precopyAccounting: accounting('estimate', 'another wording, still no bound') });
+    expect(diffIr(base, reworded).filter((x) => x.rule === 'rule.tolerance-changed')).toEqual([]);
+  });
+});
+
+describe('the 2022 review, step by step (examples/uapi-history)', () => {
+  const ex = (p: string) => join(REPO_ROOT, 'examples/uapi-history', p);
+  const load = async (p: string) => (await loadSide(resolveSide(ex(p)), { docs: false })).ir;
+
+  it('the proposal → v7 07/10 (2 Mar 2022): EINVAL outside PRE_COPY first appears, and BASE+22 → BASE+21', async () => {
+    const cs = diffIr(await load('rfc-2022'), await load('v7-2022'));
+    const n = only(cs, 'rule.valid-states-narrowed', 'precopy.valid_states');
+    expect(n.details).toEqual(['valid in: PRE_COPY, PRE_COPY_P2P, STOP_COPY  ⇒  PRE_COPY']);
+    expect(only(cs, 'ioctl.number-changed', 'VFIO_MIG_GET_PRECOPY_INFO').message).toMatch(/nr 122 → 121/);
+    expect(cs.some((c) => c.rule === 'rule.made-mandatory')).toBe(false); // v7 still said "optional"
+  });
+
+  it('v7 07/10 → merged: PRE_COPY_P2P added back (the follow-up), support made mandatory', async () => {
+    const cs = diffIr(await load('v7-2022'), await load('v6.2'));
+    expect(only(cs, 'rule.valid-states-widened', 'precopy.valid_states').details).toEqual([
+      'valid in: PRE_COPY  ⇒  PRE_COPY, PRE_COPY_P2P',
+    ]);
+    expect(only(cs, 'rule.made-mandatory', 'precopy.mandatory').drivers.level).toBe('breaking');
+  });
+
+  it('the allow-list cites the messages with list, date and subject', () => {
+    const text = readFileSync(ex('allowed-breaks.txt'), 'utf8');
+    const line = (id: string) => text.split('\n').find((l) => l.startsWith(id))!;
+    expect(line('rule.valid-states-narrowed')).toMatch(
+      /Alex Williamson replying to Jason Gunthorpe, 1 Mar 2022, "Re: \[PATCH v6 09\/10\] hisi_acc_vfio_pci: Add support for VFIO live migration".*"\[PATCH v7 07\/10\] vfio: Extend the device migration protocol with PRE_COPY", 2 Mar 2022.*PRE_COPY_P2P/,
+    );
+    expect(text).toMatch(/kvm@vger\.kernel\.org/);
+    expect(line('rule.made-mandatory')).toMatch(/v7 07\/10 \(2 Mar 2022\) still said optional/);
   });
 });
