@@ -332,6 +332,21 @@ export const dataSizeAnyState = rule('data_size.any_state', {
   otherwise: 'EINVAL',
 });
 
+/**
+ * MIG_DATA_SIZE's stop_copy_length estimates what STOP_COPY will stream (vfio.h: "read back the estimated
+ * data length that will be required to complete stop copy"); no bound is stated, so conformance compares
+ * it with what STOP_COPY then gave and fails nothing.
+ */
+export const dataSizeEstimate = rule('data_size.estimate', {
+  since: '6.2',
+  kind: 'behaviour',
+  strength: 'estimate',
+  tolerance: {
+    stated: false,
+    note: 'vfio.h (VFIO_DEVICE_FEATURE_MIG_DATA_SIZE) calls stop_copy_length an estimate and states no bound',
+  },
+});
+
 /** Migration drivers built on vfio-pci-core must implement MIG_DATA_SIZE. */
 export const dataSizeMandatory = rule('data_size.mandatory', {
   since: '6.2',

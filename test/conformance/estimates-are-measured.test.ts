@@ -48,6 +48,15 @@ describe('conformance measures estimates and fails only musts', () => {
     expect(formatResult(r)).toMatch(/^PASS  precopy\.accounting \(estimate\)\n\s+note: at the start: initial_bytes/);
   });
 
+  it('MIG_DATA_SIZE is an estimate too: compared with what STOP_COPY streamed', async () => {
+    const report = await conform(devices[0]!, { only: ['data_size.estimate'] });
+    const r = report.results.find((x) => x.rule === 'data_size.estimate')!;
+    expect(r.status).toBe('pass');
+    expect(r.notes.join('\n')).toMatch(
+      /stop_copy_length predicted (\d+) B in RUNNING, STOP_COPY then streamed \1 B \(exact\)/,
+    );
+  });
+
   it('an estimate that is off passes with its error measured; the broken "0 + 0 is the end" only warns', async () => {
     const report = await conform(devices[1]!, { only: ['precopy'] });
     const byRule = Object.fromEntries(report.results.map((r) => [r.rule, r]));

@@ -76,5 +76,6 @@ export const MIG_DATA_SIZE = removed('posted on its own on 20 Oct 2022, merged f
 export const vfio_device_feature_mig_data_size = removed();
 export const dataSizeAnyState = removed();
 export const dataSizeMandatory = removed();
+export const dataSizeEstimate = removed();
 
 void Device;

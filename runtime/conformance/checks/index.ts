@@ -12,6 +12,7 @@ import { featureHeaderCheck } from './feature-header.js';
 import { featureProbe } from './features.js';
 import { genericCheck } from './generic.js';
 import {
+  dataSizeEstimate,
   precopyAccounting,
   precopyArgsz,
   precopyInitialBytes,
@@ -40,6 +41,7 @@ const BY_ID = new Map<string, Check>(
     precopyArgsz,
     precopyWrongCommand,
     precopyAccounting,
+    dataSizeEstimate,
     precopyInitialBytes,
     precopyTemporaryEnd,
     precopyV2NeedsPreCopy,

@@ -1,6 +1,6 @@
 /** VFIO_MIG_GET_PRECOPY_INFO: its argument checks, byte accounting while reading, and the v2 opt-in. */
 import type { CheckContext } from '../context.js';
-import { SET } from '../raw-device.js';
+import { GET, SET } from '../raw-device.js';
 import type { Check } from './check.js';
 
 function requirePreCopy(ctx: CheckContext): void {
@@ -161,6 +161,29 @@ export const precopyV2Flags: Check = {
       'flags after the opt-in (caller sent 0xfffffffe)',
       '0 or REINIT (1)',
       info.flags === 0 || info.flags === 1 ? '0 or REINIT (1)' : `0x${info.flags.toString(16)}`,
+    );
+  },
+};
+
+/**
+ * MIG_DATA_SIZE is an estimate of what STOP_COPY will stream: ask it in RUNNING, go to STOP_COPY along the
+ * spec's path, read to the end, and report how close it was. Fails nothing unless the calls themselves fail.
+ */
+export const dataSizeEstimate: Check = {
+  rule: 'data_size.estimate',
+  run(ctx) {
+    const f = Object.values(ctx.spec.features).find((x) => x.short === 'MIG_DATA_SIZE');
+    if (!f) return ctx.skip('the spec has no MIG_DATA_SIZE feature');
+    ctx.reach(ctx.spec.fsm.initial);
+    const q = ctx.raw.feature({ index: f.index, bits: GET, argsz: 16, label: 'GET MIG_DATA_SIZE' });
+    if (!q.result.ok) return ctx.skip(`GET MIG_DATA_SIZE answered ${q.result.errno} (see data_size.mandatory)`);
+    const predicted = q.buf.readBigUInt64LE(8);
+    const { fd } = ctx.reachWithFd('STOP_COPY');
+    const drained = ctx.readToEnd(fd);
+    const readable = BigInt(drained.data.length);
+    const off = readable - predicted;
+    ctx.note(
+      `stop_copy_length predicted ${predicted} B in ${ctx.spec.fsm.initial}, STOP_COPY then streamed ${readable} B${off === 0n ? ' (exact)' : ` (off by ${off > 0n ? '+' : ''}${off} B)`}${drained.end === 'EOF' ? '' : `; the read stopped with ${drained.end}`}`,
     );
   },
 };
