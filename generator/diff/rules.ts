@@ -42,7 +42,7 @@ export function diffRules(ctx: Ctx) {
     let drivers: Impact;
     if (refsNew(r)) drivers = ok('applies only to what is new');
     else if (r.strength === 'should') drivers = review('a new recommendation');
-    else if (r.strength === 'estimate') drivers = review('a new estimate drivers report');
+    else if (r.strength === 'estimate') drivers = ok('an estimate: nothing fails for being off, it is measured');
     else if (r.kind === 'capability')
       drivers = breaks(
         `drivers with ${r.ifCaps?.join('+')} must now also support ${r.requiresOp ?? r.requiresCaps?.join('+')}`,
