@@ -187,6 +187,16 @@ export function diffRules(ctx: Ctx) {
           ok('concerns only new states'),
           ok('concerns only drivers that implement the new states'),
         );
+      if ((x.otherwiseStrength ?? x.strength) !== (y.otherwiseStrength ?? y.strength))
+        add(
+          ctx,
+          'rule.errno-strength-changed',
+          id,
+          `${op} outside its valid states: ${y.otherwise} is now a ${y.otherwiseStrength ?? y.strength} (was a ${x.otherwiseStrength ?? x.strength})`,
+          sites,
+          review(`programs that test for exactly ${y.otherwise} must cope with the other errnos drivers may give`),
+          review(`drivers ${(y.otherwiseStrength ?? y.strength) === 'must' ? 'must' : 'should'} return ${y.otherwise}`),
+        );
       if (x.otherwise !== y.otherwise)
         add(
           ctx,

@@ -410,6 +410,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
           on: b.on,
           validIn: b.validIn === 'any' ? 'any' : [...b.validIn],
           otherwise: b.otherwise,
+          ...(b.otherwiseStrength ? { otherwiseStrength: b.otherwiseStrength } : {}),
         });
         break;
       case 'stream':

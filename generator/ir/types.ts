@@ -193,6 +193,8 @@ export interface IrRule extends IrItem {
   on?: string;
   validIn?: string[] | 'any';
   otherwise?: string;
+  /** `should` when the text only recommends the errno outside the valid states (a call that succeeds there still fails). */
+  otherwiseStrength?: 'should';
   io?: 'read' | 'write';
   perState?: Record<string, { allowed: boolean; end?: 'ENOMSG' | 'EOF'; never?: string[]; otherwise?: string }>;
   condition?: string;

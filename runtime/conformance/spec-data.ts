@@ -17,6 +17,7 @@ export interface SpecRule {
   on?: string;
   validIn?: string[] | 'any';
   otherwise?: string;
+  otherwiseStrength?: 'should';
   io?: 'read' | 'write';
   perState?: Record<string, { allowed: boolean; end?: 'ENOMSG' | 'EOF'; never?: string[]; otherwise?: string }>;
   condition?: string;

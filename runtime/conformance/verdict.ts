@@ -6,6 +6,8 @@ export interface Mismatch {
   expected: string;
   observed: string;
   calls: string[];
+  /** `should`: the text only recommends what was expected, so this mismatch alone warns. */
+  strength?: 'should';
 }
 
 export type RawStatus = 'pass' | 'fail' | 'skip' | 'no-check';

@@ -37,7 +37,18 @@ export interface StreamState {
 
 export type RuleBody =
   /** The op is valid only in these states of the fd's device; elsewhere it fails with `otherwise`. */
-  | { kind: 'state-validity'; op: OpName; on: string; validIn: readonly string[] | 'any'; otherwise: string }
+  | {
+      kind: 'state-validity';
+      op: OpName;
+      on: string;
+      validIn: readonly string[] | 'any';
+      otherwise: string;
+      /**
+       * How binding `otherwise` is, when the text is weaker about the errno than about the states (vfio.h:
+       * "valid only in PRE_COPY states and kernel driver should return -EINVAL"). Default: the rule's strength.
+       */
+      otherwiseStrength?: 'should';
+    }
   /** read()/write() behaviour on the data fd per migration state. */
   | { kind: 'stream'; io: 'read' | 'write'; on: string; perState: Readonly<Record<string, StreamState>> }
   /** The op fails with `errno` when `condition` holds; `order` ranks checks the kernel makes in sequence. */
@@ -56,7 +67,14 @@ export type Rule = ItemBase & {
 };
 
 type RuleInput =
-  | { kind: 'state-validity'; op: OpName; on: FdKind; validIn: string[] | 'any'; otherwise: string }
+  | {
+      kind: 'state-validity';
+      op: OpName;
+      on: FdKind;
+      validIn: string[] | 'any';
+      otherwise: string;
+      otherwiseStrength?: 'should';
+    }
   | { kind: 'stream'; io: 'read' | 'write'; on: FdKind; perState: Record<string, StreamState> }
   | { kind: 'errno'; op: OpName; on: FdKind; condition: string; errno: string; order?: number }
   | { kind: 'capability'; ifCaps: string[]; requiresOp?: OpName; requiresCaps?: string[] }

@@ -198,8 +198,10 @@ export const migCapsPreCopyBase = rule('mig.caps.pre_copy_base', {
 // ---- Pre-copy information ----
 
 /**
- * The precopy-info ioctl, issued on the saving data fd, answers only while pre-copying. (On a resuming
- * fd drivers refuse it too: real mtty on 6.12 answers ENOTTY there, the 7.1 core helper EINVAL.)
+ * The precopy-info ioctl, issued on the saving data fd, answers only while pre-copying. vfio.h: "valid only
+ * in PRE_COPY states and kernel driver should return -EINVAL from any other migration state" — the states
+ * are a must, the errno a should. (On a resuming fd drivers refuse it too: real mtty on 6.12 answers ENOTTY
+ * there, the 7.1 core helper EINVAL.)
  */
 export const precopyValidStates = rule('precopy.valid_states', {
   since: '6.2',
@@ -208,6 +210,7 @@ export const precopyValidStates = rule('precopy.valid_states', {
   on: MigrationDataFd,
   validIn: ['PRE_COPY', 'PRE_COPY_P2P'],
   otherwise: 'EINVAL',
+  otherwiseStrength: 'should',
 });
 
 /** A device that advertises PRE_COPY must answer the precopy-info ioctl. */

@@ -74,3 +74,30 @@ describe('conformance measures estimates and fails only musts', () => {
     expect(report.summary.fail).toBe(0);
   });
 });
+
+describe('precopy.valid_states: the states are a must, the errno a should (vfio.h: "should return -EINVAL")', () => {
+  const judged = (otherwise: string, otherwiseStrength?: 'should') => {
+    const spec = generatedSpecData();
+    const r = spec.rules['precopy.valid_states']!;
+    spec.rules['precopy.valid_states'] = { ...r, otherwise, ...(otherwiseStrength ? { otherwiseStrength } : {}) };
+    if (!otherwiseStrength) delete spec.rules['precopy.valid_states']!.otherwiseStrength;
+    return spec;
+  };
+  it('the committed spec words it so', () => {
+    expect(generatedSpecData().rules['precopy.valid_states']).toMatchObject({
+      strength: 'must',
+      otherwise: 'EINVAL',
+      otherwiseStrength: 'should',
+    });
+  });
+
+  it('another errno outside PRE_COPY only warns when the errno is a should, and fails when it is a must', async () => {
+    // The device answers EINVAL; judged by a spec that expects ENOTTY, its errno is "wrong".
+    const asShould = await conform(devices[0]!, { only: ['precopy.valid_states'], spec: judged('ENOTTY', 'should') });
+    const w = asShould.results.find((x) => x.rule === 'precopy.valid_states')!;
+    expect(w.status).toBe('warn');
+    expect(w.mismatches.every((m) => m.strength === 'should')).toBe(true);
+    const asMust = await conform(devices[0]!, { only: ['precopy.valid_states'], spec: judged('ENOTTY') });
+    expect(asMust.results.find((x) => x.rule === 'precopy.valid_states')!.status).toBe('fail');
+  });
+});

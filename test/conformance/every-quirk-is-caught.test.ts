@@ -61,3 +61,11 @@ describe.each(QUIRKS.map((q, i) => [q, i] as const))('emulated:mlx5+%s', (quirk,
     }
   });
 });
+
+it('precopy-info-in-stop-copy answers where the ioctl must be refused: a FAIL, not a warning, although the errno is a should', async () => {
+  const i = QUIRKS.indexOf('precopy-info-in-stop-copy');
+  const report = await conform(devices[i]!, { only: ['precopy.valid_states'] });
+  const r = report.results.find((x) => x.rule === 'precopy.valid_states')!;
+  expect(r.status).toBe('fail');
+  expect(r.mismatches.some((m) => m.strength === undefined && m.observed === 'success')).toBe(true);
+});

@@ -43,6 +43,7 @@ export const precopyValidStates = rule('precopy.valid_states', {
   on: MigrationDataFd,
   validIn: ['PRE_COPY', 'PRE_COPY_P2P', 'STOP_COPY'],
   otherwise: 'EINVAL',
+  otherwiseStrength: 'should', // the proposal names no errno for other states
 });
 
 /**

@@ -38,4 +38,5 @@ export const precopyValidStates = rule('precopy.valid_states', {
   on: MigrationDataFd,
   validIn: ['PRE_COPY'],
   otherwise: 'EINVAL',
+  otherwiseStrength: 'should', // "kernel driver should return -EINVAL", as merged
 });
