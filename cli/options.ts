@@ -341,12 +341,9 @@ export const DEVICE_OPTIONS = {
     max: 0xffffffff,
   }),
   mode: choice(
-    ['stepwise', 'direct'] as const,
-    'stepwise (one SET per arc, each verified; default) or direct (one SET, as QEMU does)',
-    {
-      fallback: 'stepwise',
-      arg: 'M',
-    },
+    ['stepwise', 'direct', 'qemu'] as const,
+    'stepwise (one SET per arc, each verified; default), direct (one SET of the target)\nor qemu (the SETs QEMU sends: through PRE_COPY_P2P / RUNNING_P2P when the device has P2P)',
+    { fallback: 'stepwise', arg: 'M' },
   ),
   guard: choice(
     ['strict', 'audit'] as const,
@@ -368,6 +365,7 @@ export const STREAM_OPTIONS = {
 /** The pre-copy options save and migrate share. */
 export const TRANSFER_OPTIONS = {
   'no-precopy': flag('skip pre-copy and go straight to STOP_COPY'),
+  'precopy-info-v2': flag('opt in to PRECOPY_INFOv2 (REINIT reports); not sent otherwise, as QEMU does'),
   'max-rounds': integer('pre-copy round limit (default 8)', { min: 1, max: 1000 }),
   'dirty-threshold': size('stop pre-copy once dirty data is at most this (default 1MiB)', { min: 0 }),
 };

@@ -3,7 +3,6 @@
  * line, and turning checked option values (cli/options.ts) into runtime options, plus the progress line on
  * stderr.
  */
-import type { Device } from '../runtime/device/device.js';
 import { isVfioError, type FailureKind } from '../runtime/errors.js';
 import type { TransferLimits } from '../runtime/stream/limits.js';
 import type { ProgressEvent } from '../runtime/stream/progress.js';
@@ -42,6 +41,13 @@ const BY_KIND: Record<FailureKind, number> = {
   cancelled: EXIT_CODES.interrupted,
 };
 
+/** The documented exit code for an error (EXIT_HELP); a cancellation gives the signal's (130, 143). */
+export function exitCodeOf(e: unknown): number {
+  if (isVfioError(e)) return e.kind === 'cancelled' ? SIGNAL_EXIT[interruptedBy() ?? 'SIGINT'] : BY_KIND[e.kind];
+  const err = e as Error & { code?: string };
+  return err.code?.startsWith('ERR_PARSE_ARGS') || err instanceof UsageError ? EXIT_CODES.usage : EXIT_CODES.failure;
+}
+
 /**
  * Print one clear line (or a JSON object with --json) for an error; return the exit code. `context` adds
  * what the person needs to know after the error (e.g. that the output was not written).
@@ -52,8 +58,7 @@ export function reportError(command: string, e: unknown, json: boolean, context 
     if (json) console.log(JSON.stringify({ ok: false, ...e.toJSON(), error: message }));
     else console.error(`vfio-uapi ${command}: ${message}`);
     if (process.env.VFIO_UAPI_DEBUG) console.error(e.stack);
-    if (e.kind === 'cancelled') return SIGNAL_EXIT[interruptedBy() ?? 'SIGINT'];
-    return BY_KIND[e.kind];
+    return exitCodeOf(e);
   }
   const err = e as Error & { code?: string };
   const usage =
@@ -79,23 +84,14 @@ export function formatBytes(n: number): string {
 
 /**
  * What a person needs after a save that failed once the device was open: that the output was not written
- * (a path keeps what it held) and which state the device is in now.
+ * (a path keeps what it held). Where the device ended is in the error's own outcome.
  */
-export function afterFailedSave(output: string, device: Device): string {
+export function afterFailedSave(output: string): string {
   const what =
     output === '-' || output.startsWith('fd:') || output.startsWith('unix:')
       ? `; the stream to ${output} is incomplete`
       : `; ${output} was not written (anything there before is untouched)`;
-  return what + deviceNow(device);
-}
-
-/** `; DEVICE is now STATE`, for a failure's line (nothing when the device cannot say). */
-export function deviceNow(device: Device): string {
-  try {
-    return device.migration() ? `; ${device.id.spec} is now ${device.state()}` : '';
-  } catch {
-    return '';
-  }
+  return what;
 }
 
 /** Emulator options from checked values. */
@@ -107,8 +103,16 @@ export function emulatorOptions(values: { size?: number; seed?: number }) {
 }
 
 /** Session options from checked values. */
-export function sessionOptions(values: { mode: 'stepwise' | 'direct'; guard: 'strict' | 'audit' }) {
-  return { mode: values.mode, guard: values.guard } as const;
+export function sessionOptions(values: {
+  mode: 'stepwise' | 'direct' | 'qemu';
+  guard: 'strict' | 'audit';
+  'precopy-info-v2'?: boolean;
+}) {
+  return {
+    mode: values.mode,
+    guard: values.guard,
+    ...(values['precopy-info-v2'] ? { precopyInfoV2: true } : {}),
+  } as const;
 }
 
 /** Bounds and the interrupt signal for a transfer. */

@@ -39,6 +39,10 @@ the destination gets a different seed so the final comparison means something). 
 be unix:/PATH: a \`vfio-uapi load DEVICE unix:/PATH\` in another process, started first, receives the
 stream; compare its digest with the sourceDigest printed here. Before anything moves, a destination that
 cannot take the source's stream (another driver, other migration flags) is refused, naming both.
+Commit protocol (runtime/migration/PROTOCOL.md): the source is stopped once its stream is out and resumed
+unless the destination confirms RUNNING (within --io-timeout); a destination that fails is reset, so what it
+received is never loaded. Afterwards exactly one of them runs; a failure names the side and the call that
+failed, and where both devices ended.
 options:
 ${optionsHelp(OPTIONS)}
 
@@ -67,23 +71,58 @@ ${EXIT_HELP}`,
 
       let summary: Record<string, unknown>;
       if (dstSpec.startsWith('unix:')) {
-        // The destination is another process listening on a socket: save into it, header and trailer
-        // included, so it checks what arrives; it reports its own digest.
+        // The destination is another process listening on a socket (\`vfio-uapi load DEVICE unix:/PATH\`): save
+        // into it, header and trailer included, so it checks what arrives; then wait for its result on the same
+        // connection. The source stays stopped only if the load confirms (PROTOCOL.md).
+        const { awaitResult } = await import('../../runtime/stream/confirm.js');
+        const { childFailure, childOutcome } = await import('../two-process.js');
         const source = await rt.openDevice(srcSpec, emu);
         devices.push(source);
         let sourceDigest: string | null = null;
-        const r = await rt.saveDevice(source, dstSpec, {
-          ...common,
-          afterStopCopy: async () => {
-            sourceDigest = (await source.snapshot())?.digest ?? null;
-          },
-        });
-        summary = {
-          processes: 'socket',
-          ...r,
-          source: r.report,
-          verification: { checked: false, equal: null, sourceDigest, destinationDigest: null, differedBefore: null },
-        };
+        const out = rt.openSink(dstSpec, common);
+        try {
+          const r = await rt.saveDevice(source, out, {
+            ...common,
+            afterStopCopy: async () => {
+              sourceDigest = (await source.snapshot())?.digest ?? null;
+            },
+          });
+          // The answer comes from the peer: it gets as long as it may stall (--io-timeout; the variable still wins).
+          const reply = await awaitResult(
+            out.fd,
+            Number(process.env.VFIO_UAPI_CONFIRM_WAIT_MS ?? values['io-timeout'] ?? rt.DEFAULT_IO_TIMEOUT_MS),
+            signal,
+          );
+          if (!reply.ok) {
+            const back = rt.MigrationSession.open(source, { role: 'source', recoveryState: r.startState });
+            back.recover(`the destination did not confirm: ${reply.error ?? 'no result'}`);
+            back.close();
+            throw childFailure(reply, dstSpec, null).withOutcome([back.outcome(), ...childOutcome(reply, dstSpec)]);
+          }
+          const destinationDigest = (reply.digest as string | null | undefined) ?? null;
+          const equal = sourceDigest !== null && destinationDigest !== null ? destinationDigest === sourceDigest : null;
+          summary = {
+            processes: 'socket',
+            ...r,
+            outcome: [r.outcome[0], ...childOutcome(reply, dstSpec)],
+            source: r.report,
+            destination: reply,
+            verification: {
+              checked: equal !== null,
+              equal,
+              sourceDigest,
+              destinationDigest,
+              differedBefore: reply.digestBefore && sourceDigest ? reply.digestBefore !== sourceDigest : null,
+            },
+          };
+          if (equal === false)
+            throw new rt.VfioError(
+              `verification failed: destination digest ${destinationDigest} differs from the source's ${sourceDigest}`,
+              { kind: 'verification', op: 'verify', fdKind: 'device' },
+            );
+        } finally {
+          out.close();
+        }
       } else if (processes === '1') {
         devices.push(...(await rt.openDevices([srcSpec, dstSpec], emu)));
         const r = await rt.migrate(devices[0]!, devices[1]!, common);
@@ -91,6 +130,7 @@ ${EXIT_HELP}`,
       } else {
         const { migrateToChild } = await import('../two-process.js');
         const childArgs = [
+          '--migration-destination',
           ...(values.size !== undefined ? ['--size', String(values.size)] : []),
           '--seed',
           String(((emu.seed ?? 1) + 1) >>> 0),
@@ -115,6 +155,7 @@ ${EXIT_HELP}`,
         summary = {
           processes: 2,
           ...r.save,
+          outcome: r.outcome,
           source: r.report,
           destination: r.child,
           verification: {
@@ -154,6 +195,8 @@ ${EXIT_HELP}`,
         console.log(
           `  total:      ${s.formatBytes(r.totalBytes)} in ${(r.elapsedMs / 1000).toFixed(2)} s, ${s.formatBytes(rate)}/s`,
         );
+        const outcome = summary.outcome as import('../../runtime/index.js').DeviceOutcome[] | undefined;
+        if (outcome) console.log(`  outcome:    ${rt.describeOutcome(outcome)}`);
         console.log(
           `  verified:   ${v.checked ? (v.equal ? `destination state equals source (digest ${v.sourceDigest})` : 'MISMATCH') : v.sourceDigest ? `by the destination process: its digest should be ${v.sourceDigest}` : 'not possible (real devices have no digest)'}` +
             (v.differedBefore ? '; the destination differed before' : ''),
@@ -161,7 +204,7 @@ ${EXIT_HELP}`,
       }
       return s.EXIT_CODES.ok;
     } catch (e) {
-      return s.reportError('migrate', e, json, devices.map((d) => s.deviceNow(d)).join(''));
+      return s.reportError('migrate', e, json);
     } finally {
       for (const d of devices) await d.close();
     }

@@ -29,6 +29,9 @@ OUTPUT: a file path, - for stdout (not a terminal), fd:N for an inherited descri
 unix:/PATH to connect to a \`vfio-uapi load DEVICE unix:/PATH\` listening there. A file is written
 atomically: a temporary file beside it, renamed over it once the whole state is in, so a failed or
 interrupted save leaves what was there. A device node or FIFO is written in place.
+A running device (RUNNING, RUNNING_P2P) pre-copies first; a stopped one (STOP) goes straight to STOP_COPY;
+any other state is refused before the device is touched. If the save fails the device goes back to the
+state it started in (runtime/migration/PROTOCOL.md); the message says where it ended.
 options:
 ${optionsHelp(OPTIONS)}
 
@@ -71,11 +74,12 @@ ${EXIT_HELP}`,
         print(
           `saved ${s.formatBytes(r.totalBytes)} from ${spec} to ${output}: ${r.rounds} pre-copy round(s) ${s.formatBytes(r.precopyBytes)}, ` +
             `stop-copy ${s.formatBytes(r.stopCopyBytes)}, ${s.formatBytes((r.totalBytes / r.elapsedMs) * 1000)}/s` +
-            (r.checksum !== null ? `, checksum ${r.checksum}` : ''),
+            (r.checksum !== null ? `, checksum ${r.checksum}` : '') +
+            `; device now ${r.outcome[0]?.state ?? 'unknown'}`,
         );
       return s.EXIT_CODES.ok;
     } catch (e) {
-      return s.reportError('save', e, json, device ? s.afterFailedSave(output, device) : '');
+      return s.reportError('save', e, json, device ? s.afterFailedSave(output) : '');
     } finally {
       sink?.close();
       await device?.close();

@@ -8,11 +8,13 @@
  * can cancel), waits for a stalled peer without blocking it, and goes on. A worker waits in place.
  */
 import {
+  FdIoError,
   peerRead,
   peerWaitAsync,
   peerWaitSync,
   readSome,
   READ_NOTHING_NOW,
+  READ_WOULD_BLOCK,
   throwIfCancelled,
   WOULD_BLOCK,
   writeAll,
@@ -22,8 +24,10 @@ import {
 } from './fd-io.js';
 import type { StreamChecksum } from './checksum.js';
 import { CHUNK } from './chunk.js';
+import { Errno, lastErrno, pread } from '../sys/index.js';
 
-export type CopyEnd = 'eof' | 'nothing-now' | 'limit';
+/** eof: read() returned 0; nothing-now: ENOMSG; would-block: EAGAIN after a poll; limit: `limit` bytes moved. */
+export type CopyEnd = 'eof' | 'nothing-now' | 'would-block' | 'limit';
 
 export interface CopyResult {
   bytes: number;
@@ -50,6 +54,7 @@ export function copySome(
     const n = readSome(from, buf, 0, Math.min(CHUNK, limit - bytes), io);
     if (n === 0) return { bytes, end: 'eof' };
     if (n === READ_NOTHING_NOW) return { bytes, end: 'nothing-now' };
+    if (n === READ_WOULD_BLOCK) return { bytes, end: 'would-block' };
     give(n);
     bytes += n;
     if (pause?.()) break;
@@ -153,4 +158,25 @@ export async function copyHoldingTailAsync(
     else await yieldToEventLoop();
   }
   return { body: st.body, tail: Buffer.from(buf.subarray(0, st.held)) };
+}
+
+/**
+ * Add `length` bytes of a regular file, from `offset`, to `checksum` with positioned reads (the file position
+ * is left alone). Returns how many bytes were there: fewer than `length` when the file is shorter now.
+ */
+export function checksumRange(fd: number, offset: number, length: number, checksum: StreamChecksum): number {
+  const buf = checksum.buffer;
+  let done = 0;
+  while (done < length) {
+    const n = pread(fd, buf, Math.min(CHUNK, length - done), offset + done);
+    if (n === 0) break;
+    if (n < 0) {
+      const errno = lastErrno();
+      if (errno === Errno.EINTR) continue;
+      throw new FdIoError('read', errno);
+    }
+    checksum.update(n);
+    done += n;
+  }
+  return done;
 }

@@ -19,6 +19,8 @@ import {
 
 /** read() found nothing for now (ENOMSG: temporary end of the pre-copy stream). */
 export const READ_NOTHING_NOW = -1;
+/** A non-blocking fd still had nothing after a poll (EAGAIN twice): not the device's ENOMSG. */
+export const READ_WOULD_BLOCK = -2;
 
 const pollBuf = Buffer.alloc(8);
 
@@ -37,9 +39,9 @@ export interface ReadCounters {
 }
 
 /**
- * One read of up to `length` bytes into buf at `offset`. Returns the byte count (0 = end of data), or
- * READ_NOTHING_NOW for ENOMSG. Throws `{ errno }` for anything else. A non-blocking fd answering EAGAIN
- * is polled for at most `eagainWaitMs` and then reported as READ_NOTHING_NOW too.
+ * One read of up to `length` bytes into buf at `offset`. Returns the byte count (0 = end of data),
+ * READ_NOTHING_NOW for ENOMSG, or READ_WOULD_BLOCK when a non-blocking fd answering EAGAIN still has nothing
+ * after a poll of at most `eagainWaitMs`. Throws an FdIoError for anything else.
  */
 export function readSome(
   fd: number,
@@ -65,6 +67,10 @@ export function readSome(
       const e2 = lastErrno();
       if (e2 === Errno.EAGAIN || e2 === Errno.EINTR) {
         counters.eagain++;
+        return READ_WOULD_BLOCK;
+      }
+      if (e2 === Errno.ENOMSG) {
+        counters.enomsg++;
         return READ_NOTHING_NOW;
       }
       throw new FdIoError('read', e2);

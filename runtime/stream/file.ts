@@ -9,7 +9,15 @@ import { FdIoError, peerWrite, peerWriteAllAsync, WOULD_BLOCK, type PeerIo, type
 import { StreamChecksum } from './checksum.js';
 import { CHUNK } from './chunk.js';
 import { checksumHex, encodeHeader, encodeTrailer, TRAILER_SIZE, UAPI_VERSION, type HeaderFields } from './format.js';
-import { fromIo, safeRecover, saveStream, type ChunkSink, type SaveResult, type SaveStreamOptions } from './save.js';
+import {
+  checkSaveStart,
+  failSide,
+  fromIo,
+  saveStream,
+  type ChunkSink,
+  type SaveResult,
+  type SaveStreamOptions,
+} from './save.js';
 
 export interface SaveToOptions extends SaveStreamOptions {
   /** Write the bare stream, without header and trailer. */
@@ -115,9 +123,16 @@ export async function saveToEndpoint(
   out: Endpoint,
   opts: SaveToOptions = {},
 ): Promise<SaveToResult> {
+  checkSaveStart(session);
   const sinkError = (e: unknown) =>
     e instanceof FdIoError ? fromIo(e, 'sink', session.state, { name: out.name, peer, signal: opts.signal }) : e;
-  await out.accept?.();
+  // Header and commit failures are the output's, and the source goes back where it started (PROTOCOL.md).
+  const failed = (e: unknown) => failSide(session, sinkError(e), 'save');
+  try {
+    await out.accept?.();
+  } catch (e) {
+    throw failed(e);
+  }
   const peer = peerOf(out, opts);
   const sink = new FdSink(peer, !opts.raw, out.name);
   let fileBytes = 0;
@@ -128,10 +143,12 @@ export async function saveToEndpoint(
     try {
       await peerWriteAllAsync(peer, header, header.length, sink.io);
     } catch (e) {
-      throw sinkError(e);
+      throw failed(e);
     }
     fileBytes += header.length;
   }
+  // The trailer goes out before the device leaves STOP_COPY (a failure there recovers it like any other);
+  // the file is committed once the device is where it was asked to be.
   const result = await saveStream(session, sink, {
     ...opts,
     afterStopCopy: async () => {
@@ -149,12 +166,11 @@ export async function saveToEndpoint(
   });
   fileBytes += sink.bytes + (opts.raw ? 0 : TRAILER_SIZE);
   try {
-    if (opts.signal?.aborted) throw sinkError(new FdIoError('write', Errno.ECANCELED));
+    if (opts.signal?.aborted) throw new FdIoError('write', Errno.ECANCELED);
     out.commit?.();
   } catch (e) {
     // The device has left STOP_COPY but the output is not there: the save did not happen.
-    safeRecover(session, `save failed: ${(e as Error).message}`);
-    throw e instanceof VfioError ? e : sinkError(e);
+    throw failed(e);
   }
   return { ...result, checksum: sink.checksum ? checksumHex(sink.digest()) : null, fileBytes };
 }

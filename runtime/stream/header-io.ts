@@ -19,6 +19,7 @@ import {
   MAGIC,
   TRAILER_SIZE,
   type StreamHeader,
+  type Trailer,
 } from './format.js';
 
 function bad(message: string, hint?: string): VfioError {
@@ -35,7 +36,7 @@ export async function readAndCheckHeader(
   device: Device,
   opts: { force?: boolean },
   io: ReadCounters,
-): Promise<{ header: StreamHeader; expectedBody: number | null }> {
+): Promise<{ header: StreamHeader; headerLength: number; expectedBody: number | null; trailer: Trailer | null }> {
   const fixed = Buffer.alloc(HEADER_FIXED);
   const got = await peerReadFullyAsync(peer, fixed, HEADER_FIXED, io);
   if (got === 0) throw bad(`${source.name} is empty`);
@@ -57,12 +58,13 @@ export async function readAndCheckHeader(
     if (why) throw bad(why, 'use --force to load it anyway');
   }
   let expectedBody: number | null = null;
+  let trailer: Trailer | null = null;
   if (source.seekable) {
     if (source.size < headerLength + TRAILER_SIZE)
       throw bad(`${source.name} is truncated: no trailer after the header`);
     const trailerBuf = Buffer.alloc(TRAILER_SIZE);
     pread(source.fd, trailerBuf, TRAILER_SIZE, source.size - TRAILER_SIZE);
-    const trailer = decodeTrailer(trailerBuf, source.name);
+    trailer = decodeTrailer(trailerBuf, source.name);
     expectedBody = source.size - headerLength - TRAILER_SIZE;
     if (!trailer) throw bad(`${source.name} is truncated: it does not end in a trailer`);
     if (trailer.streamBytes !== expectedBody)
@@ -72,11 +74,18 @@ export async function readAndCheckHeader(
     if (trailer.headerChecksum !== header.headerChecksum)
       throw bad(`${source.name} is damaged: its trailer belongs to another header`);
   }
-  return { header, expectedBody };
+  return { header, headerLength, expectedBody, trailer };
 }
 
 /** After the body: the held-back tail must be this header's trailer, for exactly these bytes and checksum. */
-export function checkTrailer(name: string, tail: Buffer, body: number, checksum: bigint, header: StreamHeader): void {
+export function checkTrailer(
+  name: string,
+  tail: Buffer,
+  body: number,
+  checksum: bigint,
+  header: StreamHeader,
+  mismatchNote = '',
+): void {
   const trailer = tail.length === TRAILER_SIZE ? decodeTrailer(tail, name) : null;
   if (!trailer) throw bad(`${name} is truncated: the stream ends without a trailer`);
   if (trailer.streamBytes !== body)
@@ -85,7 +94,7 @@ export function checkTrailer(name: string, tail: Buffer, body: number, checksum:
     throw bad(`${name} is damaged: its trailer belongs to another header`);
   if (trailer.checksum !== checksum)
     throw bad(
-      `${name} is damaged: checksum mismatch (trailer ${checksumHex(trailer.checksum)}, stream ${checksumHex(checksum)})`,
+      `${name} is damaged: checksum mismatch (trailer ${checksumHex(trailer.checksum)}, stream ${checksumHex(checksum)})${mismatchNote}`,
     );
 }
 

@@ -7,5 +7,6 @@ export * from './types.js';
 export * from './enums.js';
 export * from './ioctl.js';
 export * from './fsm.js';
+export * from './kernel.js';
 export * from './rule.js';
 export * from './overlay.js';

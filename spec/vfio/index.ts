@@ -10,5 +10,6 @@ export * from './feature.js';
 export * from './dma-buf.js';
 export * from './migration.js';
 export * from './dma-logging.js';
+export * from './kernel-fixes.js';
 export * from './fsm.js';
 export * from './rules.js';

@@ -41,7 +41,7 @@ function folder(): string {
 describe('a save cancelled in each phase', () => {
   // Each hook aborts inside its phase; the error names the state the save was in when it stopped.
   const phases: Record<string, [(abort: () => void) => Parameters<typeof saveDevice>[2], string]> = {
-    'pre-copy': [(abort) => ({ onDecision: abort }), 'PRE_COPY'],
+    'pre-copy': [(abort) => ({ onProgress: (e) => e.phase === 'precopy' && !e.done && abort() }), 'PRE_COPY'],
     'stop-copy': [
       (abort) => ({ precopy: false, onProgress: (e) => e.phase === 'stopcopy' && !e.done && abort() }),
       'STOP_COPY',
@@ -60,7 +60,9 @@ describe('a save cancelled in each phase', () => {
       }).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(VfioError);
       expect((e as VfioError).kind).toBe('cancelled');
-      expect((e as VfioError).message).toBe(`stopped by SIGINT in ${state}`);
+      expect((e as VfioError).message).toBe(
+        `stopped by SIGINT in ${state} — source emulated:mlx5 resumed, now RUNNING`,
+      );
       expect(readFileSync(`${dir}/state.vfio`)).toEqual(PRECIOUS);
       expect(readdirSync(dir)).toEqual(['state.vfio']);
       expect(dev.state()).toBe('RUNNING');
