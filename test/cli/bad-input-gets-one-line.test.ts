@@ -88,6 +88,12 @@ beforeAll(async () => {
   );
   write('mlx5-body-flip.vfio', flip(readFileSync(f('mlx5.vfio')), headerLength(readFileSync(f('mlx5.vfio'))) + 100));
   write('precious.vfio', PRECIOUS);
+  // The kernel's own table (examples/kernel-table-loop) with one flag more.
+  const table = JSON.parse(
+    readFileSync(new URL('../../examples/kernel-table-loop/kernel-table.json', import.meta.url), 'utf8'),
+  );
+  write('kernel-table.json', JSON.stringify({ ...table, capabilityFlags: { ...table.capabilityFlags, TELEPORT: 8 } }));
+  write('broken-spec.ts', 'export const x = ;\n');
   write('huge-list.txt', Buffer.alloc((1 << 20) + 1, 0x61));
   write('precious-socket-path', PRECIOUS);
   write('secret', 'x');
@@ -438,6 +444,22 @@ const cases: Record<string, Case> = {
     code: 7,
     says: /cannot read .*no-list\.txt: it does not exist/,
   },
+  // The tool commands' cases of issue 13 (their checks live with those commands).
+  'check --kernel-table /dev/zero (read with a bound)': {
+    args: () => ['check', '--kernel-table', '/dev/zero'],
+    code: 2,
+    says: /\/dev\/zero: more than 1024 KiB; a kernel table is a few kB of JSON/,
+  },
+  'check --kernel-table with an unknown capability flag': {
+    args: () => ['check', '--kernel-table', f('kernel-table.json')],
+    code: 2,
+    says: /kernel-table\.json: capabilityFlags: "TELEPORT" is not a capability flag of the spec/,
+  },
+  'diff against a .ts with a syntax error': {
+    args: () => ['diff', f('broken-spec.ts'), f('broken-spec.ts')],
+    code: 1,
+    says: /cannot load .*broken-spec\.ts:1:\d+: syntax error/,
+  },
   'an unknown option': {
     args: () => ['info', 'emulated:mtty', '--colour'],
     code: 2,
@@ -532,8 +554,3 @@ it('--help documents the exit codes and the values', async () => {
   expect(r.stdout).toMatch(/--io-timeout TIME/);
   expect(r.stdout).toMatch(/SIZE: whole bytes/);
 });
-
-// Owned elsewhere in this round (issue 13's other cases): kept here as reminders until they land.
-it.todo('check --kernel-table /dev/zero is refused by its size (H15b)');
-it.todo('check --kernel-table with unknown capabilityFlags, requires or states is refused (H15b)');
-it.todo('diff against a .ts with a syntax error says so in one line (spec loader rewrite)');
