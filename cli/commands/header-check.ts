@@ -4,12 +4,13 @@ import type { Command } from '../command.js';
 const headerCheck: Command = {
   summary:
     'compile the C layout probe against kernel headers: verified / absent (newer than the header) / mismatched, plus drift; --diff suggests spec additions',
-  usage: 'vfio-uapi header-check [--include DIR] [--json] [--diff] [--spec MODULE] [--verbose]',
+  usage: 'vfio-uapi header-check [--include DIR] [--abi lp64|i386] [--json] [--diff] [--spec MODULE] [--verbose]',
   async run(args) {
     const { values } = parseArgs({
       args,
       options: {
         include: { type: 'string' },
+        abi: { type: 'string' },
         json: { type: 'boolean' },
         diff: { type: 'boolean' },
         spec: { type: 'string' },
@@ -17,15 +18,20 @@ const headerCheck: Command = {
       },
       strict: true,
     });
+    if (values.abi !== undefined && values.abi !== 'lp64' && values.abi !== 'i386') {
+      console.error(`header-check: --abi must be lp64 or i386, not "${values.abi}"`);
+      return 2;
+    }
+    const abi = (values.abi ?? 'lp64') as 'lp64' | 'i386';
     const { loadSpec } = await import('../../generator/ir/load.js');
     const { headerCheck } = await import('../../generator/header/check.js');
     const { formatReport } = await import('../../generator/header/format.js');
     const ir = await loadSpec(values.spec, { docs: false });
-    const report = headerCheck(ir, { include: values.include });
+    const report = headerCheck(ir, { include: values.include, abi });
     let diff: import('../../generator/header/diff.js').HeaderDiff | undefined;
     if (values.diff) {
       const { headerDiff } = await import('../../generator/header/diff.js');
-      diff = headerDiff(ir, { include: values.include });
+      diff = headerDiff(ir, { include: values.include, abi });
     }
     if (values.json) {
       console.log(JSON.stringify(diff ? { ...report, diff } : report, null, 2));

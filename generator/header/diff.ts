@@ -5,7 +5,8 @@
  * compiler. Everything is printed as spec snippets to paste and edit.
  */
 import type { Ir } from '../ir/types.js';
-import { driftOf, headerVersionOf, type HeaderCheckOptions } from './check.js';
+import { accountFor, headerFlags, headerVersionOf, type HeaderCheckOptions } from './check.js';
+import { headerInventory } from './inventory.js';
 import { HEADERS_TU, compileAndRun, includeFlags, macrosOf, preprocessed } from './gcc.js';
 
 export interface DiffMacro {
@@ -175,9 +176,9 @@ function cSafe(s: string): string {
 
 /** Build the candidate additions for the headers in `opts.include` (system headers by default). */
 export function headerDiff(ir: Ir, opts: HeaderCheckOptions = {}): HeaderDiff {
-  const flags = includeFlags(opts.include);
+  const flags = headerFlags(opts);
   const macros = macrosOf(flags);
-  const drift = driftOf(ir, macros);
+  const drift = accountFor(ir, headerInventory(flags)).unknown.filter((u) => u.kind === 'macro');
   const known = new Set(Object.keys(ir.structs));
   const bodies = structBodies(preprocessed(flags));
   const unknownStructs = [...bodies.keys()].filter((n) => /^(vfio|iommu)_/.test(n) && !known.has(n)).sort();
@@ -216,11 +217,11 @@ export function headerDiff(ir: Ir, opts: HeaderCheckOptions = {}): HeaderDiff {
     else if (tag === 'O') offs.set(`${a}.${b}`, Number(c));
     else if (tag === 'L') sizes.set(`${a}.${b}`, Number(c));
   }
-  const outMacros: DiffMacro[] = drift.map((d) => {
+  const outMacros: DiffMacro[] = drift.map((d: { name: string; definition?: string }) => {
     const fn = macros.get(d.name)?.functionLike;
     const v = values.get(d.name);
-    const io = /\b_IO\s*\(\s*(\w+|\(?'.'\)?)\s*,\s*(.+)\)\s*$/.exec(d.definition);
-    const r: DiffMacro = { name: d.name, definition: d.definition };
+    const io = /\b_IO\s*\(\s*(\w+|\(?'.'\)?)\s*,\s*(.+)\)\s*$/.exec(d.definition ?? '');
+    const r: DiffMacro = { name: d.name, definition: d.definition ?? '' };
     if (v !== undefined) r.value = v;
     else r.note = fn ? 'function-like macro' : 'not a value';
     if (io && typeof v === 'number') r.ioctl = { type: (v >> 8) & 0xff, nr: v & 0xff };

@@ -16,12 +16,19 @@ function gcc(args: string[], input?: string): { status: number; stdout: string; 
   return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** `-I` flags for a directory of uapi headers (plus its per-architecture asm directory, as Debian lays them out). */
-export function includeFlags(dir: string | undefined): string[] {
+/**
+ * `-I` flags for a directory of uapi headers (plus its per-architecture asm directory, as Debian lays them
+ * out: `x86_64-linux-gnu/asm`, and from 6.12, when linux-libc-dev became `Architecture: all`, one asm folder
+ * per architecture). For i386 the `i386-linux-gnu` folder is used when there is one; the x86 asm headers
+ * serve both ABIs, so an older package's `x86_64-linux-gnu` folder does too.
+ */
+export function includeFlags(dir: string | undefined, abi: 'lp64' | 'i386' = 'lp64'): string[] {
   if (!dir) return [];
   const flags: string[] = [];
   const triplet = gcc(['-dumpmachine']).stdout.trim();
-  if (triplet && existsSync(join(dir, triplet))) flags.push('-I', join(dir, triplet));
+  const candidates = abi === 'i386' ? ['i386-linux-gnu', triplet] : [triplet];
+  const asm = candidates.find((t) => t && existsSync(join(dir, t)));
+  if (asm) flags.push('-I', join(dir, asm));
   flags.push('-I', dir);
   // A bare uapi tree has no version.h: do not let the system's one stand in for it.
   if (!existsSync(join(dir, 'linux', 'version.h'))) flags.push('-DVU_NO_VERSION');

@@ -9,3 +9,4 @@ export * from './ioctl.js';
 export * from './fsm.js';
 export * from './rule.js';
 export * from './overlay.js';
+export * from './scope.js';

@@ -12,8 +12,10 @@ import {
   struct,
   u16,
   u32,
+  u64,
   u8,
   union,
+  was,
 } from '../dsl/index.js';
 import { Device, VFIO_BASE } from './base.js';
 
@@ -72,7 +74,13 @@ export const vfio_region_info_flags = flags(
   { prefix: 'VFIO_REGION_INFO_FLAG_', since: '3.6' },
 );
 
-/** Where a region (a BAR, config space, a vendor region) lives in the device fd's offset space. */
+/**
+ * Where a region (a BAR, config space, a vendor region) lives in the device fd's offset space.
+ * History: the u32 at offset 12 was the reserved `resv` until capability chains arrived in 4.7 (commit
+ * 2c107ada6725 "vfio: Define capability chains", which also added REGION_INFO_FLAG_CAPS); `size` and
+ * `offset` were plain `__u64` until 6.7 (2f8d25fa8aed "vfio: trivially use __aligned_u64 for ioctl structs",
+ * VFIO pull for v6.7-rc1), so before 6.7 the struct is 4-aligned on i386 (same 32 bytes).
+ */
 export const vfio_region_info = struct(
   'vfio_region_info',
   {
@@ -80,10 +88,10 @@ export const vfio_region_info = struct(
     flags: u32.flagsOf(vfio_region_info_flags).out(),
     /** Which region the caller asks about. */
     index: u32,
-    cap_offset: u32.out(),
-    size: aligned_u64.out(),
+    cap_offset: was(u32.out(), { until: '4.7', name: 'resv', type: u32.reserved() }),
+    size: was(aligned_u64.out(), { until: '6.7', type: u64 }),
     /** Offset to use with pread/pwrite/mmap on the device fd. */
-    offset: aligned_u64.out(),
+    offset: was(aligned_u64.out(), { until: '6.7', type: u64 }),
   },
   { since: '3.6', minsz: 'offset', expect: { size: 32, align: 8 } },
 );
@@ -169,18 +177,23 @@ export const vfio_pci_hot_reset = struct(
   { since: '3.12', minsz: 'count', expect: { size: 12, align: 4 } },
 );
 
-/** Have the kernel write `data` at a device offset whenever an eventfd fires. */
+/**
+ * Have the kernel write `data` at a device offset whenever an eventfd fires.
+ * History: `offset` and `data` were plain `__u64` and `reserved` did not exist until 6.7 (61050c73441b
+ * "vfio: use __aligned_u64 in struct vfio_device_ioeventfd", VFIO pull for v6.7-rc1): before 6.7 the struct
+ * is 32 bytes on LP64 (tail padding) but 28 bytes, 4-aligned, on i386.
+ */
 export const vfio_device_ioeventfd = struct(
   'vfio_device_ioeventfd',
   {
     argsz: u32.argsz(),
     /** The access size (1, 2, 4 or 8 bytes), as a bit. */
     flags: u32,
-    offset: aligned_u64,
-    data: aligned_u64,
+    offset: was(aligned_u64, { until: '6.7', type: u64 }),
+    data: was(aligned_u64, { until: '6.7', type: u64 }),
     fd: s32.fd(),
-    /** Padding to a multiple of 8 bytes, added with the capability-alignment change (absent in 6.1). */
-    reserved: addedIn('6.6', u32.reserved()),
+    /** Padding to a multiple of 8 bytes on every ABI. */
+    reserved: addedIn('6.7', u32.reserved()),
   },
   { since: '4.17', minsz: 'fd', expect: { size: 32, align: 8 } },
 );
@@ -272,9 +285,16 @@ export const vfio_pci_devid = enumeration(
   { prefix: 'VFIO_PCI_DEVID_', since: '6.6' },
 );
 
-/** Region type/subtype of the deprecated v1 migration region (kept so old numbers stay recognisable). */
+/**
+ * Region type/subtype of the v1 migration region (5.8). Named `VFIO_REGION_TYPE_MIGRATION` and
+ * `VFIO_REGION_SUBTYPE_MIGRATION` until 5.18, when migration v2 replaced the region and the names gained
+ * `_DEPRECATED`; the numbers are kept so old values stay recognisable.
+ */
 export const vfio_region_migration_deprecated = enumeration(
   'vfio_region_migration_deprecated',
-  { TYPE_MIGRATION_DEPRECATED: 3, SUBTYPE_MIGRATION_DEPRECATED: 1 },
+  {
+    TYPE_MIGRATION_DEPRECATED: { value: 3, formerly: [{ name: 'VFIO_REGION_TYPE_MIGRATION', until: '5.18' }] },
+    SUBTYPE_MIGRATION_DEPRECATED: { value: 1, formerly: [{ name: 'VFIO_REGION_SUBTYPE_MIGRATION', until: '5.18' }] },
+  },
   { prefix: 'VFIO_REGION_', since: '5.8' },
 );

@@ -9,6 +9,7 @@ export * from './cdev.js';
 export * from './feature.js';
 export * from './dma-buf.js';
 export * from './migration.js';
+export * from './migration-v1.js';
 export * from './dma-logging.js';
 export * from './fsm.js';
 export * from './rules.js';
