@@ -16,7 +16,7 @@
  * is set by a macro the spec dates to that release or a later one, never by a name that meant something
  * else in another release. Macro items with a single meaning are also recognised by their own macro.
  * `vfio-uapi header-check` compiles and runs this file and explains the result.
- * Checks: 473.
+ * Checks: 542.
  */
 #include <stddef.h>
 #include <linux/types.h>
@@ -42,6 +42,7 @@
 
 /* Releases, newest first: from LINUX_VERSION_CODE when the header has one, else from witness macros. */
 #ifdef LINUX_VERSION_CODE
+#define VU_HAVE_7_3 (LINUX_VERSION_CODE >= 0x070300)
 #define VU_HAVE_7_1 (LINUX_VERSION_CODE >= 0x070100)
 #define VU_HAVE_6_19 (LINUX_VERSION_CODE >= 0x061300)
 #define VU_HAVE_6_17 (LINUX_VERSION_CODE >= 0x061100)
@@ -70,7 +71,12 @@
 #define VU_HAVE_3_12 (LINUX_VERSION_CODE >= 0x030c00)
 #define VU_HAVE_3_6 (LINUX_VERSION_CODE >= 0x030600)
 #else
-#if defined(VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2) || defined(VFIO_PRECOPY_INFO_REINIT)
+#if defined(IOMMUFD_CMD_IOAS_NOIOMMU_GET_PA) || defined(IOMMU_IOAS_NOIOMMU_GET_PA) || defined(VFIO_DEVICE_FEATURE_ZPCI_ERROR)
+#define VU_HAVE_7_3 1
+#else
+#define VU_HAVE_7_3 0
+#endif
+#if defined(VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2) || defined(VFIO_PRECOPY_INFO_REINIT) || VU_HAVE_7_3
 #define VU_HAVE_7_1 1
 #else
 #define VU_HAVE_7_1 0
@@ -105,12 +111,12 @@
 #else
 #define VU_HAVE_6_6 0
 #endif
-#if defined(VFIO_DEVICE_FLAGS_CDX) || VU_HAVE_6_6
+#if defined(VFIO_DEVICE_FLAGS_CDX) || defined(VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP) || defined(VFIO_PCI_ATOMIC_COMP128) || defined(VFIO_PCI_ATOMIC_COMP32) || defined(VFIO_PCI_ATOMIC_COMP64) || VU_HAVE_6_6
 #define VU_HAVE_6_5 1
 #else
 #define VU_HAVE_6_5 0
 #endif
-#if defined(IOMMUFD_CMD_BASE) || defined(IOMMUFD_CMD_DESTROY) || defined(IOMMUFD_CMD_IOAS_ALLOC) || defined(IOMMUFD_CMD_IOAS_ALLOW_IOVAS) || defined(IOMMUFD_CMD_IOAS_COPY) || defined(IOMMUFD_CMD_IOAS_IOVA_RANGES) || defined(IOMMUFD_CMD_IOAS_MAP) || defined(IOMMUFD_CMD_IOAS_UNMAP) || defined(IOMMUFD_CMD_OPTION) || defined(IOMMUFD_CMD_VFIO_IOAS) || defined(IOMMUFD_TYPE) || defined(IOMMU_DESTROY) || defined(IOMMU_IOAS_ALLOC) || defined(IOMMU_IOAS_ALLOW_IOVAS) || defined(IOMMU_IOAS_COPY) || defined(IOMMU_IOAS_IOVA_RANGES) || defined(IOMMU_IOAS_MAP) || defined(IOMMU_IOAS_UNMAP) || defined(IOMMU_OPTION) || defined(IOMMU_VFIO_IOAS) || defined(VFIO_DEVICE_FEATURE_MIG_DATA_SIZE) || defined(VFIO_DEVICE_STATE_PRE_COPY) || defined(VFIO_DEVICE_STATE_PRE_COPY_P2P) || defined(VFIO_MIGRATION_PRE_COPY) || defined(VFIO_MIG_GET_PRECOPY_INFO) || VU_HAVE_6_5
+#if defined(IOMMUFD_CMD_BASE) || defined(IOMMUFD_CMD_DESTROY) || defined(IOMMUFD_CMD_IOAS_ALLOC) || defined(IOMMUFD_CMD_IOAS_ALLOW_IOVAS) || defined(IOMMUFD_CMD_IOAS_COPY) || defined(IOMMUFD_CMD_IOAS_IOVA_RANGES) || defined(IOMMUFD_CMD_IOAS_MAP) || defined(IOMMUFD_CMD_IOAS_UNMAP) || defined(IOMMUFD_CMD_OPTION) || defined(IOMMUFD_CMD_VFIO_IOAS) || defined(IOMMUFD_TYPE) || defined(IOMMU_DESTROY) || defined(IOMMU_IOAS_ALLOC) || defined(IOMMU_IOAS_ALLOW_IOVAS) || defined(IOMMU_IOAS_COPY) || defined(IOMMU_IOAS_IOVA_RANGES) || defined(IOMMU_IOAS_MAP) || defined(IOMMU_IOAS_MAP_FIXED_IOVA) || defined(IOMMU_IOAS_MAP_READABLE) || defined(IOMMU_IOAS_MAP_WRITEABLE) || defined(IOMMU_IOAS_UNMAP) || defined(IOMMU_OPTION) || defined(IOMMU_VFIO_IOAS) || defined(VFIO_DEVICE_FEATURE_MIG_DATA_SIZE) || defined(VFIO_DEVICE_STATE_PRE_COPY) || defined(VFIO_DEVICE_STATE_PRE_COPY_P2P) || defined(VFIO_MIGRATION_PRE_COPY) || defined(VFIO_MIG_GET_PRECOPY_INFO) || VU_HAVE_6_5
 #define VU_HAVE_6_2 1
 #else
 #define VU_HAVE_6_2 0
@@ -125,7 +131,7 @@
 #else
 #define VU_HAVE_5_18 0
 #endif
-#if defined(VFIO_UNMAP_ALL) || defined(VFIO_UPDATE_VADDR) || VU_HAVE_5_18
+#if defined(VFIO_DMA_MAP_FLAG_VADDR) || defined(VFIO_DMA_UNMAP_FLAG_ALL) || defined(VFIO_DMA_UNMAP_FLAG_VADDR) || defined(VFIO_UNMAP_ALL) || defined(VFIO_UPDATE_VADDR) || VU_HAVE_5_18
 #define VU_HAVE_5_12 1
 #else
 #define VU_HAVE_5_12 0
@@ -135,7 +141,7 @@
 #else
 #define VU_HAVE_5_10 0
 #endif
-#if defined(VFIO_DEVICE_STATE_MASK) || defined(VFIO_IOMMU_DIRTY_PAGES) || VU_HAVE_5_10
+#if defined(VFIO_DEVICE_STATE_MASK) || defined(VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) || defined(VFIO_IOMMU_DIRTY_PAGES) || VU_HAVE_5_10
 #define VU_HAVE_5_8 1
 #else
 #define VU_HAVE_5_8 0
@@ -145,7 +151,7 @@
 #else
 #define VU_HAVE_5_7 0
 #endif
-#if VU_HAVE_5_7
+#if defined(VFIO_IOMMU_INFO_CAPS) || VU_HAVE_5_7
 #define VU_HAVE_5_4 1
 #else
 #define VU_HAVE_5_4 0
@@ -160,7 +166,7 @@
 #else
 #define VU_HAVE_5_1 0
 #endif
-#if defined(VFIO_DEVICE_IOEVENTFD) || VU_HAVE_5_1
+#if defined(VFIO_DEVICE_IOEVENTFD) || defined(VFIO_DEVICE_IOEVENTFD_16) || defined(VFIO_DEVICE_IOEVENTFD_32) || defined(VFIO_DEVICE_IOEVENTFD_64) || defined(VFIO_DEVICE_IOEVENTFD_8) || defined(VFIO_DEVICE_IOEVENTFD_SIZE_MASK) || VU_HAVE_5_1
 #define VU_HAVE_4_17 1
 #else
 #define VU_HAVE_4_17 0
@@ -200,7 +206,7 @@
 #else
 #define VU_HAVE_3_12 0
 #endif
-#if defined(VFIO_API_VERSION) || defined(VFIO_BASE) || defined(VFIO_CHECK_EXTENSION) || defined(VFIO_DEVICE_FLAGS_AMBA) || defined(VFIO_DEVICE_FLAGS_PCI) || defined(VFIO_DEVICE_FLAGS_PLATFORM) || defined(VFIO_DEVICE_FLAGS_RESET) || defined(VFIO_DEVICE_GET_INFO) || defined(VFIO_DEVICE_GET_IRQ_INFO) || defined(VFIO_DEVICE_GET_REGION_INFO) || defined(VFIO_DEVICE_RESET) || defined(VFIO_DEVICE_SET_IRQS) || defined(VFIO_DMA_CC_IOMMU) || defined(VFIO_EEH) || defined(VFIO_GET_API_VERSION) || defined(VFIO_GROUP_FLAGS_CONTAINER_SET) || defined(VFIO_GROUP_FLAGS_VIABLE) || defined(VFIO_GROUP_GET_DEVICE_FD) || defined(VFIO_GROUP_GET_STATUS) || defined(VFIO_GROUP_SET_CONTAINER) || defined(VFIO_GROUP_UNSET_CONTAINER) || defined(VFIO_IOMMU_GET_INFO) || defined(VFIO_IOMMU_MAP_DMA) || defined(VFIO_IOMMU_UNMAP_DMA) || defined(VFIO_IRQ_SET_ACTION_MASK) || defined(VFIO_IRQ_SET_ACTION_TRIGGER) || defined(VFIO_IRQ_SET_ACTION_UNMASK) || defined(VFIO_IRQ_SET_DATA_BOOL) || defined(VFIO_IRQ_SET_DATA_EVENTFD) || defined(VFIO_IRQ_SET_DATA_NONE) || defined(VFIO_REGION_INFO_FLAG_MMAP) || defined(VFIO_REGION_INFO_FLAG_READ) || defined(VFIO_REGION_INFO_FLAG_WRITE) || defined(VFIO_SET_IOMMU) || defined(VFIO_SPAPR_TCE_IOMMU) || defined(VFIO_TYPE) || defined(VFIO_TYPE1_IOMMU) || defined(VFIO_TYPE1v2_IOMMU) || VU_HAVE_3_12
+#if defined(VFIO_API_VERSION) || defined(VFIO_BASE) || defined(VFIO_CHECK_EXTENSION) || defined(VFIO_DEVICE_FLAGS_AMBA) || defined(VFIO_DEVICE_FLAGS_PCI) || defined(VFIO_DEVICE_FLAGS_PLATFORM) || defined(VFIO_DEVICE_FLAGS_RESET) || defined(VFIO_DEVICE_GET_INFO) || defined(VFIO_DEVICE_GET_IRQ_INFO) || defined(VFIO_DEVICE_GET_REGION_INFO) || defined(VFIO_DEVICE_RESET) || defined(VFIO_DEVICE_SET_IRQS) || defined(VFIO_DMA_CC_IOMMU) || defined(VFIO_DMA_MAP_FLAG_READ) || defined(VFIO_DMA_MAP_FLAG_WRITE) || defined(VFIO_EEH) || defined(VFIO_GET_API_VERSION) || defined(VFIO_GROUP_FLAGS_CONTAINER_SET) || defined(VFIO_GROUP_FLAGS_VIABLE) || defined(VFIO_GROUP_GET_DEVICE_FD) || defined(VFIO_GROUP_GET_STATUS) || defined(VFIO_GROUP_SET_CONTAINER) || defined(VFIO_GROUP_UNSET_CONTAINER) || defined(VFIO_IOMMU_GET_INFO) || defined(VFIO_IOMMU_INFO_PGSIZES) || defined(VFIO_IOMMU_MAP_DMA) || defined(VFIO_IOMMU_UNMAP_DMA) || defined(VFIO_IRQ_INFO_AUTOMASKED) || defined(VFIO_IRQ_INFO_EVENTFD) || defined(VFIO_IRQ_INFO_MASKABLE) || defined(VFIO_IRQ_INFO_NORESIZE) || defined(VFIO_IRQ_SET_ACTION_MASK) || defined(VFIO_IRQ_SET_ACTION_TRIGGER) || defined(VFIO_IRQ_SET_ACTION_TYPE_MASK) || defined(VFIO_IRQ_SET_ACTION_UNMASK) || defined(VFIO_IRQ_SET_DATA_BOOL) || defined(VFIO_IRQ_SET_DATA_EVENTFD) || defined(VFIO_IRQ_SET_DATA_NONE) || defined(VFIO_IRQ_SET_DATA_TYPE_MASK) || defined(VFIO_REGION_INFO_FLAG_MMAP) || defined(VFIO_REGION_INFO_FLAG_READ) || defined(VFIO_REGION_INFO_FLAG_WRITE) || defined(VFIO_SET_IOMMU) || defined(VFIO_SPAPR_TCE_IOMMU) || defined(VFIO_TYPE) || defined(VFIO_TYPE1_IOMMU) || defined(VFIO_TYPE1v2_IOMMU) || VU_HAVE_3_12
 #define VU_HAVE_3_6 1
 #else
 #define VU_HAVE_3_6 0
@@ -292,6 +298,17 @@ VU_CHECK("constant IOMMUFD_TYPE", IOMMUFD_TYPE, 59)
 VU_CHECK("constant IOMMUFD_TYPE", IOMMUFD_TYPE, 59)
 #else
 VU_ABSENT("constant IOMMUFD_TYPE", "6.2")
+#endif
+#if defined(VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP)
+#  if VU_HEADER_HI < 0x060500
+VU_EARLY("constant VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP", VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP, "6.5")
+#  else
+VU_CHECK("constant VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP", VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP, 5)
+#  endif
+#elif VU_HAVE_6_5
+VU_CHECK("constant VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP", VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP, 5)
+#else
+VU_ABSENT("constant VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP", "6.5")
 #endif
 #if defined(VFIO_DEVICE_STATE_MASK)
 #  if VU_HEADER_HI < 0x050800
@@ -557,6 +574,17 @@ VU_CHECK("constant IOMMUFD_CMD_HW_QUEUE_ALLOC", IOMMUFD_CMD_HW_QUEUE_ALLOC, 148)
 #else
 VU_ABSENT("constant IOMMUFD_CMD_HW_QUEUE_ALLOC", "6.17")
 #endif
+#if defined(IOMMUFD_CMD_IOAS_NOIOMMU_GET_PA)
+#  if VU_HEADER_HI < 0x070300
+VU_EARLY("constant IOMMUFD_CMD_IOAS_NOIOMMU_GET_PA", IOMMUFD_CMD_IOAS_NOIOMMU_GET_PA, "7.3")
+#  else
+VU_CHECK("constant IOMMUFD_CMD_IOAS_NOIOMMU_GET_PA", IOMMUFD_CMD_IOAS_NOIOMMU_GET_PA, 149)
+#  endif
+#elif VU_HAVE_7_3
+VU_CHECK("constant IOMMUFD_CMD_IOAS_NOIOMMU_GET_PA", IOMMUFD_CMD_IOAS_NOIOMMU_GET_PA, 149)
+#else
+VU_ABSENT("constant IOMMUFD_CMD_IOAS_NOIOMMU_GET_PA", "7.3")
+#endif
 #if defined(VFIO_PCI_DEVID_OWNED)
 #  if VU_HEADER_HI < 0x060600
 VU_EARLY("constant VFIO_PCI_DEVID_OWNED", VFIO_PCI_DEVID_OWNED, "6.6")
@@ -781,6 +809,39 @@ VU_CHECK("constant VFIO_DEVICE_DETACH_PASID", VFIO_DEVICE_DETACH_PASID, 1)
 #else
 VU_ABSENT("constant VFIO_DEVICE_DETACH_PASID", "6.15")
 #endif
+#if defined(IOMMU_IOAS_MAP_FIXED_IOVA)
+#  if VU_HEADER_HI < 0x060200
+VU_EARLY("constant IOMMU_IOAS_MAP_FIXED_IOVA", IOMMU_IOAS_MAP_FIXED_IOVA, "6.2")
+#  else
+VU_CHECK("constant IOMMU_IOAS_MAP_FIXED_IOVA", IOMMU_IOAS_MAP_FIXED_IOVA, 1)
+#  endif
+#elif VU_HAVE_6_2
+VU_CHECK("constant IOMMU_IOAS_MAP_FIXED_IOVA", IOMMU_IOAS_MAP_FIXED_IOVA, 1)
+#else
+VU_ABSENT("constant IOMMU_IOAS_MAP_FIXED_IOVA", "6.2")
+#endif
+#if defined(IOMMU_IOAS_MAP_WRITEABLE)
+#  if VU_HEADER_HI < 0x060200
+VU_EARLY("constant IOMMU_IOAS_MAP_WRITEABLE", IOMMU_IOAS_MAP_WRITEABLE, "6.2")
+#  else
+VU_CHECK("constant IOMMU_IOAS_MAP_WRITEABLE", IOMMU_IOAS_MAP_WRITEABLE, 2)
+#  endif
+#elif VU_HAVE_6_2
+VU_CHECK("constant IOMMU_IOAS_MAP_WRITEABLE", IOMMU_IOAS_MAP_WRITEABLE, 2)
+#else
+VU_ABSENT("constant IOMMU_IOAS_MAP_WRITEABLE", "6.2")
+#endif
+#if defined(IOMMU_IOAS_MAP_READABLE)
+#  if VU_HEADER_HI < 0x060200
+VU_EARLY("constant IOMMU_IOAS_MAP_READABLE", IOMMU_IOAS_MAP_READABLE, "6.2")
+#  else
+VU_CHECK("constant IOMMU_IOAS_MAP_READABLE", IOMMU_IOAS_MAP_READABLE, 4)
+#  endif
+#elif VU_HAVE_6_2
+VU_CHECK("constant IOMMU_IOAS_MAP_READABLE", IOMMU_IOAS_MAP_READABLE, 4)
+#else
+VU_ABSENT("constant IOMMU_IOAS_MAP_READABLE", "6.2")
+#endif
 #if defined(VFIO_GROUP_FLAGS_VIABLE)
 #  if VU_HEADER_HI < 0x030600
 VU_EARLY("constant VFIO_GROUP_FLAGS_VIABLE", VFIO_GROUP_FLAGS_VIABLE, "3.6")
@@ -802,6 +863,94 @@ VU_CHECK("constant VFIO_GROUP_FLAGS_CONTAINER_SET", VFIO_GROUP_FLAGS_CONTAINER_S
 VU_CHECK("constant VFIO_GROUP_FLAGS_CONTAINER_SET", VFIO_GROUP_FLAGS_CONTAINER_SET, 2)
 #else
 VU_ABSENT("constant VFIO_GROUP_FLAGS_CONTAINER_SET", "3.6")
+#endif
+#if defined(VFIO_IOMMU_INFO_PGSIZES)
+#  if VU_HEADER_HI < 0x030600
+VU_EARLY("constant VFIO_IOMMU_INFO_PGSIZES", VFIO_IOMMU_INFO_PGSIZES, "3.6")
+#  else
+VU_CHECK("constant VFIO_IOMMU_INFO_PGSIZES", VFIO_IOMMU_INFO_PGSIZES, 1)
+#  endif
+#elif VU_HAVE_3_6
+VU_CHECK("constant VFIO_IOMMU_INFO_PGSIZES", VFIO_IOMMU_INFO_PGSIZES, 1)
+#else
+VU_ABSENT("constant VFIO_IOMMU_INFO_PGSIZES", "3.6")
+#endif
+#if defined(VFIO_IOMMU_INFO_CAPS)
+#  if VU_HEADER_HI < 0x050400
+VU_EARLY("constant VFIO_IOMMU_INFO_CAPS", VFIO_IOMMU_INFO_CAPS, "5.4")
+#  else
+VU_CHECK("constant VFIO_IOMMU_INFO_CAPS", VFIO_IOMMU_INFO_CAPS, 2)
+#  endif
+#elif VU_HAVE_5_4
+VU_CHECK("constant VFIO_IOMMU_INFO_CAPS", VFIO_IOMMU_INFO_CAPS, 2)
+#else
+VU_ABSENT("constant VFIO_IOMMU_INFO_CAPS", "5.4")
+#endif
+#if defined(VFIO_DMA_MAP_FLAG_READ)
+#  if VU_HEADER_HI < 0x030600
+VU_EARLY("constant VFIO_DMA_MAP_FLAG_READ", VFIO_DMA_MAP_FLAG_READ, "3.6")
+#  else
+VU_CHECK("constant VFIO_DMA_MAP_FLAG_READ", VFIO_DMA_MAP_FLAG_READ, 1)
+#  endif
+#elif VU_HAVE_3_6
+VU_CHECK("constant VFIO_DMA_MAP_FLAG_READ", VFIO_DMA_MAP_FLAG_READ, 1)
+#else
+VU_ABSENT("constant VFIO_DMA_MAP_FLAG_READ", "3.6")
+#endif
+#if defined(VFIO_DMA_MAP_FLAG_WRITE)
+#  if VU_HEADER_HI < 0x030600
+VU_EARLY("constant VFIO_DMA_MAP_FLAG_WRITE", VFIO_DMA_MAP_FLAG_WRITE, "3.6")
+#  else
+VU_CHECK("constant VFIO_DMA_MAP_FLAG_WRITE", VFIO_DMA_MAP_FLAG_WRITE, 2)
+#  endif
+#elif VU_HAVE_3_6
+VU_CHECK("constant VFIO_DMA_MAP_FLAG_WRITE", VFIO_DMA_MAP_FLAG_WRITE, 2)
+#else
+VU_ABSENT("constant VFIO_DMA_MAP_FLAG_WRITE", "3.6")
+#endif
+#if defined(VFIO_DMA_MAP_FLAG_VADDR)
+#  if VU_HEADER_HI < 0x050c00
+VU_EARLY("constant VFIO_DMA_MAP_FLAG_VADDR", VFIO_DMA_MAP_FLAG_VADDR, "5.12")
+#  else
+VU_CHECK("constant VFIO_DMA_MAP_FLAG_VADDR", VFIO_DMA_MAP_FLAG_VADDR, 4)
+#  endif
+#elif VU_HAVE_5_12
+VU_CHECK("constant VFIO_DMA_MAP_FLAG_VADDR", VFIO_DMA_MAP_FLAG_VADDR, 4)
+#else
+VU_ABSENT("constant VFIO_DMA_MAP_FLAG_VADDR", "5.12")
+#endif
+#if defined(VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP)
+#  if VU_HEADER_HI < 0x050800
+VU_EARLY("constant VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP", VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, "5.8")
+#  else
+VU_CHECK("constant VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP", VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, 1)
+#  endif
+#elif VU_HAVE_5_8
+VU_CHECK("constant VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP", VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, 1)
+#else
+VU_ABSENT("constant VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP", "5.8")
+#endif
+#if defined(VFIO_DMA_UNMAP_FLAG_ALL)
+#  if VU_HEADER_HI < 0x050c00
+VU_EARLY("constant VFIO_DMA_UNMAP_FLAG_ALL", VFIO_DMA_UNMAP_FLAG_ALL, "5.12")
+#  else
+VU_CHECK("constant VFIO_DMA_UNMAP_FLAG_ALL", VFIO_DMA_UNMAP_FLAG_ALL, 2)
+#  endif
+#elif VU_HAVE_5_12
+VU_CHECK("constant VFIO_DMA_UNMAP_FLAG_ALL", VFIO_DMA_UNMAP_FLAG_ALL, 2)
+#else
+VU_ABSENT("constant VFIO_DMA_UNMAP_FLAG_ALL", "5.12")
+#endif
+#if defined(VFIO_DMA_UNMAP_FLAG_VADDR)
+#  if VU_HEADER_HI < 0x050c00
+VU_EARLY("constant VFIO_DMA_UNMAP_FLAG_VADDR", VFIO_DMA_UNMAP_FLAG_VADDR, "5.12")
+#  else
+VU_CHECK("constant VFIO_DMA_UNMAP_FLAG_VADDR", VFIO_DMA_UNMAP_FLAG_VADDR, 4)
+#  endif
+#elif VU_HAVE_5_12
+VU_CHECK("constant VFIO_DMA_UNMAP_FLAG_VADDR", VFIO_DMA_UNMAP_FLAG_VADDR, 4)
+#else
+VU_ABSENT("constant VFIO_DMA_UNMAP_FLAG_VADDR", "5.12")
 #endif
 #if defined(VFIO_DEVICE_FLAGS_RESET)
 #  if VU_HEADER_HI < 0x030600
@@ -946,6 +1095,50 @@ VU_CHECK("constant VFIO_REGION_INFO_FLAG_CAPS", VFIO_REGION_INFO_FLAG_CAPS, 8)
 #else
 VU_ABSENT("constant VFIO_REGION_INFO_FLAG_CAPS", "4.7")
 #endif
+#if defined(VFIO_IRQ_INFO_EVENTFD)
+#  if VU_HEADER_HI < 0x030600
+VU_EARLY("constant VFIO_IRQ_INFO_EVENTFD", VFIO_IRQ_INFO_EVENTFD, "3.6")
+#  else
+VU_CHECK("constant VFIO_IRQ_INFO_EVENTFD", VFIO_IRQ_INFO_EVENTFD, 1)
+#  endif
+#elif VU_HAVE_3_6
+VU_CHECK("constant VFIO_IRQ_INFO_EVENTFD", VFIO_IRQ_INFO_EVENTFD, 1)
+#else
+VU_ABSENT("constant VFIO_IRQ_INFO_EVENTFD", "3.6")
+#endif
+#if defined(VFIO_IRQ_INFO_MASKABLE)
+#  if VU_HEADER_HI < 0x030600
+VU_EARLY("constant VFIO_IRQ_INFO_MASKABLE", VFIO_IRQ_INFO_MASKABLE, "3.6")
+#  else
+VU_CHECK("constant VFIO_IRQ_INFO_MASKABLE", VFIO_IRQ_INFO_MASKABLE, 2)
+#  endif
+#elif VU_HAVE_3_6
+VU_CHECK("constant VFIO_IRQ_INFO_MASKABLE", VFIO_IRQ_INFO_MASKABLE, 2)
+#else
+VU_ABSENT("constant VFIO_IRQ_INFO_MASKABLE", "3.6")
+#endif
+#if defined(VFIO_IRQ_INFO_AUTOMASKED)
+#  if VU_HEADER_HI < 0x030600
+VU_EARLY("constant VFIO_IRQ_INFO_AUTOMASKED", VFIO_IRQ_INFO_AUTOMASKED, "3.6")
+#  else
+VU_CHECK("constant VFIO_IRQ_INFO_AUTOMASKED", VFIO_IRQ_INFO_AUTOMASKED, 4)
+#  endif
+#elif VU_HAVE_3_6
+VU_CHECK("constant VFIO_IRQ_INFO_AUTOMASKED", VFIO_IRQ_INFO_AUTOMASKED, 4)
+#else
+VU_ABSENT("constant VFIO_IRQ_INFO_AUTOMASKED", "3.6")
+#endif
+#if defined(VFIO_IRQ_INFO_NORESIZE)
+#  if VU_HEADER_HI < 0x030600
+VU_EARLY("constant VFIO_IRQ_INFO_NORESIZE", VFIO_IRQ_INFO_NORESIZE, "3.6")
+#  else
+VU_CHECK("constant VFIO_IRQ_INFO_NORESIZE", VFIO_IRQ_INFO_NORESIZE, 8)
+#  endif
+#elif VU_HAVE_3_6
+VU_CHECK("constant VFIO_IRQ_INFO_NORESIZE", VFIO_IRQ_INFO_NORESIZE, 8)
+#else
+VU_ABSENT("constant VFIO_IRQ_INFO_NORESIZE", "3.6")
+#endif
 #if defined(VFIO_IRQ_SET_DATA_NONE)
 #  if VU_HEADER_HI < 0x030600
 VU_EARLY("constant VFIO_IRQ_SET_DATA_NONE", VFIO_IRQ_SET_DATA_NONE, "3.6")
@@ -1012,6 +1205,28 @@ VU_CHECK("constant VFIO_IRQ_SET_ACTION_TRIGGER", VFIO_IRQ_SET_ACTION_TRIGGER, 32
 #else
 VU_ABSENT("constant VFIO_IRQ_SET_ACTION_TRIGGER", "3.6")
 #endif
+#if defined(VFIO_IRQ_SET_DATA_TYPE_MASK)
+#  if VU_HEADER_HI < 0x030600
+VU_EARLY("constant VFIO_IRQ_SET_DATA_TYPE_MASK", VFIO_IRQ_SET_DATA_TYPE_MASK, "3.6")
+#  else
+VU_CHECK("constant VFIO_IRQ_SET_DATA_TYPE_MASK", VFIO_IRQ_SET_DATA_TYPE_MASK, 7)
+#  endif
+#elif VU_HAVE_3_6
+VU_CHECK("constant VFIO_IRQ_SET_DATA_TYPE_MASK", VFIO_IRQ_SET_DATA_TYPE_MASK, 7)
+#else
+VU_ABSENT("constant VFIO_IRQ_SET_DATA_TYPE_MASK", "3.6")
+#endif
+#if defined(VFIO_IRQ_SET_ACTION_TYPE_MASK)
+#  if VU_HEADER_HI < 0x030600
+VU_EARLY("constant VFIO_IRQ_SET_ACTION_TYPE_MASK", VFIO_IRQ_SET_ACTION_TYPE_MASK, "3.6")
+#  else
+VU_CHECK("constant VFIO_IRQ_SET_ACTION_TYPE_MASK", VFIO_IRQ_SET_ACTION_TYPE_MASK, 56)
+#  endif
+#elif VU_HAVE_3_6
+VU_CHECK("constant VFIO_IRQ_SET_ACTION_TYPE_MASK", VFIO_IRQ_SET_ACTION_TYPE_MASK, 56)
+#else
+VU_ABSENT("constant VFIO_IRQ_SET_ACTION_TYPE_MASK", "3.6")
+#endif
 #if defined(VFIO_PCI_HOT_RESET_FLAG_DEV_ID)
 #  if VU_HEADER_HI < 0x060600
 VU_EARLY("constant VFIO_PCI_HOT_RESET_FLAG_DEV_ID", VFIO_PCI_HOT_RESET_FLAG_DEV_ID, "6.6")
@@ -1033,6 +1248,94 @@ VU_CHECK("constant VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED", VFIO_PCI_HOT_RESET_FLA
 VU_CHECK("constant VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED", VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED, 2)
 #else
 VU_ABSENT("constant VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED", "6.6")
+#endif
+#if defined(VFIO_DEVICE_IOEVENTFD_8)
+#  if VU_HEADER_HI < 0x041100
+VU_EARLY("constant VFIO_DEVICE_IOEVENTFD_8", VFIO_DEVICE_IOEVENTFD_8, "4.17")
+#  else
+VU_CHECK("constant VFIO_DEVICE_IOEVENTFD_8", VFIO_DEVICE_IOEVENTFD_8, 1)
+#  endif
+#elif VU_HAVE_4_17
+VU_CHECK("constant VFIO_DEVICE_IOEVENTFD_8", VFIO_DEVICE_IOEVENTFD_8, 1)
+#else
+VU_ABSENT("constant VFIO_DEVICE_IOEVENTFD_8", "4.17")
+#endif
+#if defined(VFIO_DEVICE_IOEVENTFD_16)
+#  if VU_HEADER_HI < 0x041100
+VU_EARLY("constant VFIO_DEVICE_IOEVENTFD_16", VFIO_DEVICE_IOEVENTFD_16, "4.17")
+#  else
+VU_CHECK("constant VFIO_DEVICE_IOEVENTFD_16", VFIO_DEVICE_IOEVENTFD_16, 2)
+#  endif
+#elif VU_HAVE_4_17
+VU_CHECK("constant VFIO_DEVICE_IOEVENTFD_16", VFIO_DEVICE_IOEVENTFD_16, 2)
+#else
+VU_ABSENT("constant VFIO_DEVICE_IOEVENTFD_16", "4.17")
+#endif
+#if defined(VFIO_DEVICE_IOEVENTFD_32)
+#  if VU_HEADER_HI < 0x041100
+VU_EARLY("constant VFIO_DEVICE_IOEVENTFD_32", VFIO_DEVICE_IOEVENTFD_32, "4.17")
+#  else
+VU_CHECK("constant VFIO_DEVICE_IOEVENTFD_32", VFIO_DEVICE_IOEVENTFD_32, 4)
+#  endif
+#elif VU_HAVE_4_17
+VU_CHECK("constant VFIO_DEVICE_IOEVENTFD_32", VFIO_DEVICE_IOEVENTFD_32, 4)
+#else
+VU_ABSENT("constant VFIO_DEVICE_IOEVENTFD_32", "4.17")
+#endif
+#if defined(VFIO_DEVICE_IOEVENTFD_64)
+#  if VU_HEADER_HI < 0x041100
+VU_EARLY("constant VFIO_DEVICE_IOEVENTFD_64", VFIO_DEVICE_IOEVENTFD_64, "4.17")
+#  else
+VU_CHECK("constant VFIO_DEVICE_IOEVENTFD_64", VFIO_DEVICE_IOEVENTFD_64, 8)
+#  endif
+#elif VU_HAVE_4_17
+VU_CHECK("constant VFIO_DEVICE_IOEVENTFD_64", VFIO_DEVICE_IOEVENTFD_64, 8)
+#else
+VU_ABSENT("constant VFIO_DEVICE_IOEVENTFD_64", "4.17")
+#endif
+#if defined(VFIO_DEVICE_IOEVENTFD_SIZE_MASK)
+#  if VU_HEADER_HI < 0x041100
+VU_EARLY("constant VFIO_DEVICE_IOEVENTFD_SIZE_MASK", VFIO_DEVICE_IOEVENTFD_SIZE_MASK, "4.17")
+#  else
+VU_CHECK("constant VFIO_DEVICE_IOEVENTFD_SIZE_MASK", VFIO_DEVICE_IOEVENTFD_SIZE_MASK, 15)
+#  endif
+#elif VU_HAVE_4_17
+VU_CHECK("constant VFIO_DEVICE_IOEVENTFD_SIZE_MASK", VFIO_DEVICE_IOEVENTFD_SIZE_MASK, 15)
+#else
+VU_ABSENT("constant VFIO_DEVICE_IOEVENTFD_SIZE_MASK", "4.17")
+#endif
+#if defined(VFIO_PCI_ATOMIC_COMP32)
+#  if VU_HEADER_HI < 0x060500
+VU_EARLY("constant VFIO_PCI_ATOMIC_COMP32", VFIO_PCI_ATOMIC_COMP32, "6.5")
+#  else
+VU_CHECK("constant VFIO_PCI_ATOMIC_COMP32", VFIO_PCI_ATOMIC_COMP32, 1)
+#  endif
+#elif VU_HAVE_6_5
+VU_CHECK("constant VFIO_PCI_ATOMIC_COMP32", VFIO_PCI_ATOMIC_COMP32, 1)
+#else
+VU_ABSENT("constant VFIO_PCI_ATOMIC_COMP32", "6.5")
+#endif
+#if defined(VFIO_PCI_ATOMIC_COMP64)
+#  if VU_HEADER_HI < 0x060500
+VU_EARLY("constant VFIO_PCI_ATOMIC_COMP64", VFIO_PCI_ATOMIC_COMP64, "6.5")
+#  else
+VU_CHECK("constant VFIO_PCI_ATOMIC_COMP64", VFIO_PCI_ATOMIC_COMP64, 2)
+#  endif
+#elif VU_HAVE_6_5
+VU_CHECK("constant VFIO_PCI_ATOMIC_COMP64", VFIO_PCI_ATOMIC_COMP64, 2)
+#else
+VU_ABSENT("constant VFIO_PCI_ATOMIC_COMP64", "6.5")
+#endif
+#if defined(VFIO_PCI_ATOMIC_COMP128)
+#  if VU_HEADER_HI < 0x060500
+VU_EARLY("constant VFIO_PCI_ATOMIC_COMP128", VFIO_PCI_ATOMIC_COMP128, "6.5")
+#  else
+VU_CHECK("constant VFIO_PCI_ATOMIC_COMP128", VFIO_PCI_ATOMIC_COMP128, 4)
+#  endif
+#elif VU_HAVE_6_5
+VU_CHECK("constant VFIO_PCI_ATOMIC_COMP128", VFIO_PCI_ATOMIC_COMP128, 4)
+#else
+VU_ABSENT("constant VFIO_PCI_ATOMIC_COMP128", "6.5")
 #endif
 #if defined(VFIO_DEVICE_FEATURE_GET)
 #  if VU_HEADER_HI < 0x050700
@@ -1220,6 +1523,17 @@ VU_CHECK("constant VFIO_DEVICE_FEATURE_DMA_BUF", VFIO_DEVICE_FEATURE_DMA_BUF, 11
 VU_CHECK("constant VFIO_DEVICE_FEATURE_DMA_BUF", VFIO_DEVICE_FEATURE_DMA_BUF, 11)
 #else
 VU_ABSENT("constant VFIO_DEVICE_FEATURE_DMA_BUF", "6.19")
+#endif
+#if defined(VFIO_DEVICE_FEATURE_ZPCI_ERROR)
+#  if VU_HEADER_HI < 0x070300
+VU_EARLY("constant VFIO_DEVICE_FEATURE_ZPCI_ERROR", VFIO_DEVICE_FEATURE_ZPCI_ERROR, "7.3")
+#  else
+VU_CHECK("constant VFIO_DEVICE_FEATURE_ZPCI_ERROR", VFIO_DEVICE_FEATURE_ZPCI_ERROR, 13)
+#  endif
+#elif VU_HAVE_7_3
+VU_CHECK("constant VFIO_DEVICE_FEATURE_ZPCI_ERROR", VFIO_DEVICE_FEATURE_ZPCI_ERROR, 13)
+#else
+VU_ABSENT("constant VFIO_DEVICE_FEATURE_ZPCI_ERROR", "7.3")
 #endif
 #if defined(VFIO_DEVICE_FEATURE_MIGRATION)
 #  if VU_HEADER_HI < 0x051200
@@ -1482,6 +1796,17 @@ VU_CHECK("ioctl IOMMU_HWPT_GET_DIRTY_BITMAP", IOMMU_HWPT_GET_DIRTY_BITMAP, 15244
 VU_CHECK("ioctl IOMMU_HWPT_GET_DIRTY_BITMAP", IOMMU_HWPT_GET_DIRTY_BITMAP, 15244)
 #else
 VU_ABSENT("ioctl IOMMU_HWPT_GET_DIRTY_BITMAP", "6.7")
+#endif
+#if defined(IOMMU_IOAS_NOIOMMU_GET_PA)
+#  if VU_HEADER_HI < 0x070300
+VU_EARLY("ioctl IOMMU_IOAS_NOIOMMU_GET_PA", IOMMU_IOAS_NOIOMMU_GET_PA, "7.3")
+#  else
+VU_CHECK("ioctl IOMMU_IOAS_NOIOMMU_GET_PA", IOMMU_IOAS_NOIOMMU_GET_PA, 15253)
+#  endif
+#elif VU_HAVE_7_3
+VU_CHECK("ioctl IOMMU_IOAS_NOIOMMU_GET_PA", IOMMU_IOAS_NOIOMMU_GET_PA, 15253)
+#else
+VU_ABSENT("ioctl IOMMU_IOAS_NOIOMMU_GET_PA", "7.3")
 #endif
 #if defined(VFIO_GET_API_VERSION)
 #  if VU_HEADER_HI < 0x030600
@@ -2036,6 +2361,66 @@ VU_CHECK("field-size iommu_iova_range.last", sizeof(((struct iommu_iova_range *)
 VU_ABSENT("field-size iommu_iova_range.last", "6.2")
 #endif
 #if VU_HAVE_6_2
+VU_CHECK("size iommu_ioas_allow_iovas", sizeof(struct iommu_ioas_allow_iovas), 24)
+#else
+VU_ABSENT("size iommu_ioas_allow_iovas", "6.2")
+#endif
+#if VU_HAVE_6_2
+VU_CHECK("align iommu_ioas_allow_iovas", _Alignof(struct iommu_ioas_allow_iovas), 8)
+#else
+VU_ABSENT("align iommu_ioas_allow_iovas", "6.2")
+#endif
+#if VU_HAVE_6_2
+VU_CHECK("offset iommu_ioas_allow_iovas.size", offsetof(struct iommu_ioas_allow_iovas, size), 0)
+#else
+VU_ABSENT("offset iommu_ioas_allow_iovas.size", "6.2")
+#endif
+#if VU_HAVE_6_2
+VU_CHECK("field-size iommu_ioas_allow_iovas.size", sizeof(((struct iommu_ioas_allow_iovas *)0)->size), 4)
+#else
+VU_ABSENT("field-size iommu_ioas_allow_iovas.size", "6.2")
+#endif
+#if VU_HAVE_6_2
+VU_CHECK("offset iommu_ioas_allow_iovas.ioas_id", offsetof(struct iommu_ioas_allow_iovas, ioas_id), 4)
+#else
+VU_ABSENT("offset iommu_ioas_allow_iovas.ioas_id", "6.2")
+#endif
+#if VU_HAVE_6_2
+VU_CHECK("field-size iommu_ioas_allow_iovas.ioas_id", sizeof(((struct iommu_ioas_allow_iovas *)0)->ioas_id), 4)
+#else
+VU_ABSENT("field-size iommu_ioas_allow_iovas.ioas_id", "6.2")
+#endif
+#if VU_HAVE_6_2
+VU_CHECK("offset iommu_ioas_allow_iovas.num_iovas", offsetof(struct iommu_ioas_allow_iovas, num_iovas), 8)
+#else
+VU_ABSENT("offset iommu_ioas_allow_iovas.num_iovas", "6.2")
+#endif
+#if VU_HAVE_6_2
+VU_CHECK("field-size iommu_ioas_allow_iovas.num_iovas", sizeof(((struct iommu_ioas_allow_iovas *)0)->num_iovas), 4)
+#else
+VU_ABSENT("field-size iommu_ioas_allow_iovas.num_iovas", "6.2")
+#endif
+#if VU_HAVE_6_2
+VU_CHECK("offset iommu_ioas_allow_iovas.__reserved", offsetof(struct iommu_ioas_allow_iovas, __reserved), 12)
+#else
+VU_ABSENT("offset iommu_ioas_allow_iovas.__reserved", "6.2")
+#endif
+#if VU_HAVE_6_2
+VU_CHECK("field-size iommu_ioas_allow_iovas.__reserved", sizeof(((struct iommu_ioas_allow_iovas *)0)->__reserved), 4)
+#else
+VU_ABSENT("field-size iommu_ioas_allow_iovas.__reserved", "6.2")
+#endif
+#if VU_HAVE_6_2
+VU_CHECK("offset iommu_ioas_allow_iovas.allowed_iovas", offsetof(struct iommu_ioas_allow_iovas, allowed_iovas), 16)
+#else
+VU_ABSENT("offset iommu_ioas_allow_iovas.allowed_iovas", "6.2")
+#endif
+#if VU_HAVE_6_2
+VU_CHECK("field-size iommu_ioas_allow_iovas.allowed_iovas", sizeof(((struct iommu_ioas_allow_iovas *)0)->allowed_iovas), 8)
+#else
+VU_ABSENT("field-size iommu_ioas_allow_iovas.allowed_iovas", "6.2")
+#endif
+#if VU_HAVE_6_2
 VU_CHECK("size iommu_ioas_iova_ranges", sizeof(struct iommu_ioas_iova_ranges), 32)
 #else
 VU_ABSENT("size iommu_ioas_iova_ranges", "6.2")
@@ -2234,6 +2619,86 @@ VU_ABSENT("offset iommu_ioas_unmap.length", "6.2")
 VU_CHECK("field-size iommu_ioas_unmap.length", sizeof(((struct iommu_ioas_unmap *)0)->length), 8)
 #else
 VU_ABSENT("field-size iommu_ioas_unmap.length", "6.2")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("size iommu_ioas_noiommu_get_pa", sizeof(struct iommu_ioas_noiommu_get_pa), 40)
+#else
+VU_ABSENT("size iommu_ioas_noiommu_get_pa", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("align iommu_ioas_noiommu_get_pa", _Alignof(struct iommu_ioas_noiommu_get_pa), 8)
+#else
+VU_ABSENT("align iommu_ioas_noiommu_get_pa", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("offset iommu_ioas_noiommu_get_pa.size", offsetof(struct iommu_ioas_noiommu_get_pa, size), 0)
+#else
+VU_ABSENT("offset iommu_ioas_noiommu_get_pa.size", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("field-size iommu_ioas_noiommu_get_pa.size", sizeof(((struct iommu_ioas_noiommu_get_pa *)0)->size), 4)
+#else
+VU_ABSENT("field-size iommu_ioas_noiommu_get_pa.size", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("offset iommu_ioas_noiommu_get_pa.flags", offsetof(struct iommu_ioas_noiommu_get_pa, flags), 4)
+#else
+VU_ABSENT("offset iommu_ioas_noiommu_get_pa.flags", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("field-size iommu_ioas_noiommu_get_pa.flags", sizeof(((struct iommu_ioas_noiommu_get_pa *)0)->flags), 4)
+#else
+VU_ABSENT("field-size iommu_ioas_noiommu_get_pa.flags", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("offset iommu_ioas_noiommu_get_pa.ioas_id", offsetof(struct iommu_ioas_noiommu_get_pa, ioas_id), 8)
+#else
+VU_ABSENT("offset iommu_ioas_noiommu_get_pa.ioas_id", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("field-size iommu_ioas_noiommu_get_pa.ioas_id", sizeof(((struct iommu_ioas_noiommu_get_pa *)0)->ioas_id), 4)
+#else
+VU_ABSENT("field-size iommu_ioas_noiommu_get_pa.ioas_id", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("offset iommu_ioas_noiommu_get_pa.__reserved", offsetof(struct iommu_ioas_noiommu_get_pa, __reserved), 12)
+#else
+VU_ABSENT("offset iommu_ioas_noiommu_get_pa.__reserved", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("field-size iommu_ioas_noiommu_get_pa.__reserved", sizeof(((struct iommu_ioas_noiommu_get_pa *)0)->__reserved), 4)
+#else
+VU_ABSENT("field-size iommu_ioas_noiommu_get_pa.__reserved", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("offset iommu_ioas_noiommu_get_pa.iova", offsetof(struct iommu_ioas_noiommu_get_pa, iova), 16)
+#else
+VU_ABSENT("offset iommu_ioas_noiommu_get_pa.iova", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("field-size iommu_ioas_noiommu_get_pa.iova", sizeof(((struct iommu_ioas_noiommu_get_pa *)0)->iova), 8)
+#else
+VU_ABSENT("field-size iommu_ioas_noiommu_get_pa.iova", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("offset iommu_ioas_noiommu_get_pa.length", offsetof(struct iommu_ioas_noiommu_get_pa, length), 24)
+#else
+VU_ABSENT("offset iommu_ioas_noiommu_get_pa.length", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("field-size iommu_ioas_noiommu_get_pa.length", sizeof(((struct iommu_ioas_noiommu_get_pa *)0)->length), 8)
+#else
+VU_ABSENT("field-size iommu_ioas_noiommu_get_pa.length", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("offset iommu_ioas_noiommu_get_pa.out_phys", offsetof(struct iommu_ioas_noiommu_get_pa, out_phys), 32)
+#else
+VU_ABSENT("offset iommu_ioas_noiommu_get_pa.out_phys", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("field-size iommu_ioas_noiommu_get_pa.out_phys", sizeof(((struct iommu_ioas_noiommu_get_pa *)0)->out_phys), 8)
+#else
+VU_ABSENT("field-size iommu_ioas_noiommu_get_pa.out_phys", "7.3")
 #endif
 #if VU_HAVE_3_6
 VU_CHECK("size vfio_group_status", sizeof(struct vfio_group_status), 8)
@@ -3011,6 +3476,46 @@ VU_CHECK("field-size vfio_device_ioeventfd.reserved", sizeof(((struct vfio_devic
 #else
 VU_ABSENT("field-size vfio_device_ioeventfd.reserved", "6.7")
 #endif
+#if VU_HAVE_6_5
+VU_CHECK("size vfio_device_info_cap_pci_atomic_comp", sizeof(struct vfio_device_info_cap_pci_atomic_comp), 16)
+#else
+VU_ABSENT("size vfio_device_info_cap_pci_atomic_comp", "6.5")
+#endif
+#if VU_HAVE_6_5
+VU_CHECK("align vfio_device_info_cap_pci_atomic_comp", _Alignof(struct vfio_device_info_cap_pci_atomic_comp), 4)
+#else
+VU_ABSENT("align vfio_device_info_cap_pci_atomic_comp", "6.5")
+#endif
+#if VU_HAVE_6_5
+VU_CHECK("offset vfio_device_info_cap_pci_atomic_comp.header", offsetof(struct vfio_device_info_cap_pci_atomic_comp, header), 0)
+#else
+VU_ABSENT("offset vfio_device_info_cap_pci_atomic_comp.header", "6.5")
+#endif
+#if VU_HAVE_6_5
+VU_CHECK("field-size vfio_device_info_cap_pci_atomic_comp.header", sizeof(((struct vfio_device_info_cap_pci_atomic_comp *)0)->header), 8)
+#else
+VU_ABSENT("field-size vfio_device_info_cap_pci_atomic_comp.header", "6.5")
+#endif
+#if VU_HAVE_6_5
+VU_CHECK("offset vfio_device_info_cap_pci_atomic_comp.flags", offsetof(struct vfio_device_info_cap_pci_atomic_comp, flags), 8)
+#else
+VU_ABSENT("offset vfio_device_info_cap_pci_atomic_comp.flags", "6.5")
+#endif
+#if VU_HAVE_6_5
+VU_CHECK("field-size vfio_device_info_cap_pci_atomic_comp.flags", sizeof(((struct vfio_device_info_cap_pci_atomic_comp *)0)->flags), 4)
+#else
+VU_ABSENT("field-size vfio_device_info_cap_pci_atomic_comp.flags", "6.5")
+#endif
+#if VU_HAVE_6_5
+VU_CHECK("offset vfio_device_info_cap_pci_atomic_comp.reserved", offsetof(struct vfio_device_info_cap_pci_atomic_comp, reserved), 12)
+#else
+VU_ABSENT("offset vfio_device_info_cap_pci_atomic_comp.reserved", "6.5")
+#endif
+#if VU_HAVE_6_5
+VU_CHECK("field-size vfio_device_info_cap_pci_atomic_comp.reserved", sizeof(((struct vfio_device_info_cap_pci_atomic_comp *)0)->reserved), 4)
+#else
+VU_ABSENT("field-size vfio_device_info_cap_pci_atomic_comp.reserved", "6.5")
+#endif
 #if VU_HAVE_6_19
 VU_CHECK("size vfio_region_dma_range", sizeof(struct vfio_region_dma_range), 16)
 #else
@@ -3318,6 +3823,26 @@ VU_ABSENT("offset vfio_device_feature_bus_master.op", "6.7")
 VU_CHECK("field-size vfio_device_feature_bus_master.op", sizeof(((struct vfio_device_feature_bus_master *)0)->op), 4)
 #else
 VU_ABSENT("field-size vfio_device_feature_bus_master.op", "6.7")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("size vfio_device_feature_zpci_err", sizeof(struct vfio_device_feature_zpci_err), 8)
+#else
+VU_ABSENT("size vfio_device_feature_zpci_err", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("align vfio_device_feature_zpci_err", _Alignof(struct vfio_device_feature_zpci_err), 8)
+#else
+VU_ABSENT("align vfio_device_feature_zpci_err", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("offset vfio_device_feature_zpci_err.data", offsetof(struct vfio_device_feature_zpci_err, data), 0)
+#else
+VU_ABSENT("offset vfio_device_feature_zpci_err.data", "7.3")
+#endif
+#if VU_HAVE_7_3
+VU_CHECK("field-size vfio_device_feature_zpci_err.data", sizeof(((struct vfio_device_feature_zpci_err *)0)->data), 8)
+#else
+VU_ABSENT("field-size vfio_device_feature_zpci_err.data", "7.3")
 #endif
 #if VU_HAVE_5_8
 VU_CHECK("size vfio_device_migration_info", sizeof(struct vfio_device_migration_info), 32)

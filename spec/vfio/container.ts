@@ -42,6 +42,18 @@ export const vfio_group_status = struct(
   { since: '3.6', minsz: 'flags', expect: { size: 8, align: 4 } },
 );
 
+/** Bits of `vfio_iommu_type1_info.flags`: which parts of the answer are valid. */
+export const vfio_iommu_type1_info_flags = flags(
+  'vfio_iommu_type1_info_flags',
+  {
+    /** `iova_pgsizes` holds the supported IOMMU page sizes. */
+    PGSIZES: 1,
+    /** `cap_offset` points at a capability chain. */
+    CAPS: { value: 2, since: '5.4' },
+  },
+  { prefix: 'VFIO_IOMMU_INFO_', since: '3.6' },
+);
+
 /**
  * Answer of the type1 IOMMU about its page sizes and capabilities. Grew twice and was retyped once:
  * `cap_offset` arrived with the IOVA-range capability in 5.4; `pad` with "vfio: align capability structures"
@@ -53,7 +65,7 @@ export const vfio_iommu_type1_info = struct(
   'vfio_iommu_type1_info',
   {
     argsz: u32.argsz(),
-    flags: u32.out(),
+    flags: u32.flagsOf(vfio_iommu_type1_info_flags).out(),
     /** Bitmap of the IOMMU page sizes the container supports. */
     iova_pgsizes: was(aligned_u64.out(), { until: '6.7', type: u64 }),
     /** Offset of the first capability in the answer buffer, 0 if none. */
@@ -64,12 +76,26 @@ export const vfio_iommu_type1_info = struct(
   { since: '3.6', minsz: 'iova_pgsizes', expect: { size: 24, align: 8 } },
 );
 
+/** Bits of `vfio_iommu_type1_dma_map.flags`. */
+export const vfio_dma_map_flags = flags(
+  'vfio_dma_map_flags',
+  {
+    /** The device may read the mapping. */
+    READ: 1,
+    /** The device may write the mapping. */
+    WRITE: 2,
+    /** Only update the process address of an existing mapping (live update; extension UPDATE_VADDR). */
+    VADDR: { value: 4, since: '5.12' },
+  },
+  { prefix: 'VFIO_DMA_MAP_FLAG_', since: '3.6' },
+);
+
 /** Map a range of process memory at an IO virtual address (type1). Plain u64s: 4-aligned on i386. */
 export const vfio_iommu_type1_dma_map = struct(
   'vfio_iommu_type1_dma_map',
   {
     argsz: u32.argsz(),
-    flags: u32,
+    flags: u32.flagsOf(vfio_dma_map_flags),
     /** Process virtual address of the memory to map. */
     vaddr: u64.pointer({ required: true }),
     /** IO virtual address the device will use. */
@@ -77,6 +103,20 @@ export const vfio_iommu_type1_dma_map = struct(
     size: u64,
   },
   { since: '3.6', minsz: 'size', expect: { size: 32, align: 8 } },
+);
+
+/** Bits of `vfio_iommu_type1_dma_unmap.flags`. */
+export const vfio_dma_unmap_flags = flags(
+  'vfio_dma_unmap_flags',
+  {
+    /** Also return the range's dirty bitmap (a `struct vfio_bitmap` in `data`). */
+    GET_DIRTY_BITMAP: { value: 1, since: '5.8' },
+    /** Unmap every mapping (extension UNMAP_ALL); iova and size must be 0. */
+    ALL: { value: 2, since: '5.12' },
+    /** Invalidate only the process address of mappings, keeping them (live update). */
+    VADDR: { value: 4, since: '5.12' },
+  },
+  { prefix: 'VFIO_DMA_UNMAP_FLAG_', since: '5.8' },
 );
 
 /**
@@ -87,7 +127,7 @@ export const vfio_iommu_type1_dma_unmap = struct(
   'vfio_iommu_type1_dma_unmap',
   {
     argsz: u32.argsz(),
-    flags: u32,
+    flags: u32.flagsOf(vfio_dma_unmap_flags),
     iova: u64,
     size: u64,
     data: addedIn('5.8', flex(u8)),

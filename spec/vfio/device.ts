@@ -1,5 +1,6 @@
 import {
   addedIn,
+  constant,
   enumeration,
   aligned_u64,
   byPointer,
@@ -96,12 +97,28 @@ export const vfio_region_info = struct(
   { since: '3.6', minsz: 'offset', expect: { size: 32, align: 8 } },
 );
 
+/** Bits of `vfio_irq_info.flags`: how the interrupts of an index may be signalled and masked. */
+export const vfio_irq_info_flags = flags(
+  'vfio_irq_info_flags',
+  {
+    /** The index can signal through an eventfd. */
+    EVENTFD: 1,
+    /** MASK and UNMASK actions work on this index. */
+    MASKABLE: 2,
+    /** After each signal the line is masked until the user unmasks it (level-triggered interrupts). */
+    AUTOMASKED: 4,
+    /** The vectors are set up as one set: enabling more means disabling the index first. */
+    NORESIZE: 8,
+  },
+  { prefix: 'VFIO_IRQ_INFO_', since: '3.6' },
+);
+
 /** An interrupt index: how many vectors it has and how it may be signalled. */
 export const vfio_irq_info = struct(
   'vfio_irq_info',
   {
     argsz: u32.argsz(),
-    flags: u32.out(),
+    flags: u32.flagsOf(vfio_irq_info_flags).out(),
     index: u32,
     count: u32.out(),
   },
@@ -112,7 +129,12 @@ export const vfio_irq_info = struct(
 export const vfio_irq_set_flags = flags(
   'vfio_irq_set_flags',
   { DATA_NONE: 1, DATA_BOOL: 2, DATA_EVENTFD: 4, ACTION_MASK: 8, ACTION_UNMASK: 16, ACTION_TRIGGER: 32 },
-  { prefix: 'VFIO_IRQ_SET_', since: '3.6' },
+  {
+    prefix: 'VFIO_IRQ_SET_',
+    since: '3.6',
+    /** Exactly one DATA_* bit and one ACTION_* bit are set: the two fields of the word. */
+    masks: { DATA_TYPE_MASK: 0x07, ACTION_TYPE_MASK: 0x38 },
+  },
 );
 
 /** Mask, unmask or wire up interrupts; the data array holds bools or eventfds depending on the flags. */
@@ -177,6 +199,13 @@ export const vfio_pci_hot_reset = struct(
   { since: '3.12', minsz: 'count', expect: { size: 12, align: 4 } },
 );
 
+/** Bits of `vfio_device_ioeventfd.flags`: the width of the write, one bit per size in bytes. */
+export const vfio_device_ioeventfd_flags = flags(
+  'vfio_device_ioeventfd_flags',
+  { '8': 1, '16': 2, '32': 4, '64': 8 },
+  { prefix: 'VFIO_DEVICE_IOEVENTFD_', since: '4.17', masks: { SIZE_MASK: 0xf } },
+);
+
 /**
  * Have the kernel write `data` at a device offset whenever an eventfd fires.
  * History: `offset` and `data` were plain `__u64` and `reserved` did not exist until 6.7 (61050c73441b
@@ -188,7 +217,7 @@ export const vfio_device_ioeventfd = struct(
   {
     argsz: u32.argsz(),
     /** The access size (1, 2, 4 or 8 bytes), as a bit. */
-    flags: u32,
+    flags: u32.flagsOf(vfio_device_ioeventfd_flags),
     offset: was(aligned_u64, { until: '6.7', type: u64 }),
     data: was(aligned_u64, { until: '6.7', type: u64 }),
     fd: s32.fd(),
@@ -272,6 +301,34 @@ export const VFIO_DEVICE_IOEVENTFD = ioctl('VFIO_DEVICE_IOEVENTFD', {
   arg: byPointer(vfio_device_ioeventfd),
   since: '4.17',
 });
+
+/**
+ * Capability id (in `vfio_device_info`'s chain) of the PCIe AtomicOp completer capability: which atomic
+ * widths the root port completes for the device. VFIO pull for v6.5-rc1 ("vfio/pci-core: Add capability for
+ * AtomicOp completer support", 20230629144949.07e6cd78.alex.williamson@redhat.com).
+ */
+export const VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP = constant('VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP', 5, {
+  since: '6.5',
+});
+
+/** Bits of `vfio_device_info_cap_pci_atomic_comp.flags`: AtomicOp completion widths supported. */
+export const vfio_pci_atomic_comp_flags = flags(
+  'vfio_pci_atomic_comp_flags',
+  { COMP32: 1, COMP64: 2, COMP128: 4 },
+  { prefix: 'VFIO_PCI_ATOMIC_', since: '6.5' },
+);
+
+/** The PCIe AtomicOp completer capability of a device-info chain. */
+export const vfio_device_info_cap_pci_atomic_comp = struct(
+  'vfio_device_info_cap_pci_atomic_comp',
+  {
+    /** id VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP, version 1. */
+    header: vfio_info_cap_header,
+    flags: u32.flagsOf(vfio_pci_atomic_comp_flags).out(),
+    reserved: u32.reserved(),
+  },
+  { since: '6.5', expect: { size: 16, align: 4 } },
+);
 
 /** Values of a dependent device's `devid` when the reset info is in DEV_ID form. */
 export const vfio_pci_devid = enumeration(

@@ -13,3 +13,4 @@ export * from './migration-v1.js';
 export * from './dma-logging.js';
 export * from './fsm.js';
 export * from './rules.js';
+export * from './out-of-scope.js';
