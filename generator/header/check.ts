@@ -6,7 +6,7 @@
 import type { Ir } from '../ir/types.js';
 import { renderProbe } from '../emit/c-probe/emit.js';
 import { ambiguousNames, compareReleases, probeModel, type CheckKind, type ProbeCheck } from './checks.js';
-import { compileAndRun, includeFlags, macrosOf } from './gcc.js';
+import { compileAndRun, includeFlags, m32Problem, macrosOf } from './gcc.js';
 import { headerInventory, type HeaderItem, type HeaderItemKind, type InventoryFile } from './inventory.js';
 
 export type Status = 'verified' | 'absent' | 'retired' | 'mismatch';
@@ -77,10 +77,17 @@ export interface HeaderCheckOptions {
   abi?: Abi;
 }
 
-/** gcc flags for the headers and the ABI. */
+/** gcc flags for the headers and the ABI; for i386, first makes sure gcc can build and run -m32 programs. */
 export function headerFlags(opts: HeaderCheckOptions): string[] {
+  if (opts.abi === 'i386') {
+    const why = m32Problem();
+    if (why) throw new HeaderToolError(`header-check --abi i386: ${why}`);
+  }
   return [...(opts.abi === 'i386' ? ['-m32'] : []), ...includeFlags(opts.include, opts.abi)];
 }
+
+/** The toolchain cannot do what was asked; the message says what to install or change. */
+export class HeaderToolError extends Error {}
 
 /** Names the spec describes: constants, ioctls, structs, and earlier names of its values. */
 export function knownNames(ir: Ir): Set<string> {

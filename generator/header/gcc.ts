@@ -121,3 +121,34 @@ export function compileAndRun(
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+let m32: string | null | undefined;
+
+/**
+ * Why gcc cannot build and run a 32-bit program here, or null when it can (memoised). On Debian the i386
+ * probe needs gcc-multilib: the 32-bit libc and libgcc, and the /usr/include/asm link.
+ */
+export function m32Problem(): string | null {
+  if (m32 !== undefined) return m32;
+  const dir = mkdtempSync(join(tmpdir(), 'vfio-uapi-m32-'));
+  try {
+    const bin = join(dir, 'a');
+    const c = gcc(
+      ['-m32', '-x', 'c', '-', '-o', bin],
+      '#include <linux/types.h>\nint main(void) { return sizeof(long) == 4 ? 0 : 1; }\n',
+    );
+    if (c.status !== 0)
+      return (m32 = `${CC} -m32 cannot build a program (${
+        c.stderr
+          .trim()
+          .split('\n')
+          .find((l) => /error/.test(l)) ?? 'error'
+      }); on Debian install gcc-multilib`);
+    const r = spawnSync(bin, [], { encoding: 'utf8' });
+    if (r.status !== 0)
+      return (m32 = `a ${CC} -m32 program does not run here (${r.error?.message ?? `exit ${r.status}`})`);
+    return (m32 = null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
