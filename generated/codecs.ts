@@ -26,6 +26,10 @@ function wrongLength(field: string, value: unknown, length: number): never {
   throw new CodecError(field, value, length < 0 ? 'expected an array' : `expected ${length} element(s)`);
 }
 
+function notAnObject(field: string, value: unknown): never {
+  throw new CodecError(field, value, 'expected an object');
+}
+
 function tooShort(struct: string, view: DataView, offset: number, size: number): never {
   throw new CodecError(struct, view.byteLength - offset, `needs ${size} bytes at offset ${offset}`);
 }
@@ -1269,6 +1273,7 @@ export function encodeVfioPciHotResetInfo(value: VfioPciHotResetInfo, view: Data
   }
   if (!Array.isArray(value.devices)) wrongLength('vfio_pci_hot_reset_info.devices', value.devices, -1);
   for (let i = 0; i < value.devices.length; i++) {
+    if (value.devices[i]! === null || typeof value.devices[i]! !== 'object') notAnObject('vfio_pci_hot_reset_info.devices', value.devices[i]!);
     encodeVfioPciDependentDevice(value.devices[i]!, view, offset + 12 + i * 8);
   }
 }
@@ -1426,6 +1431,7 @@ export const VfioDeviceInfoCapPciAtomicCompLayout = {
 /** Write `value` as `struct vfio_device_info_cap_pci_atomic_comp` at `offset`; throws CodecError for a value out of range. */
 export function encodeVfioDeviceInfoCapPciAtomicComp(value: VfioDeviceInfoCapPciAtomicComp, view: DataView, offset = 0): void {
   if (offset < 0 || view.byteLength - offset < 16) tooShort('vfio_device_info_cap_pci_atomic_comp', view, offset, 16);
+  if (value.header === null || typeof value.header !== 'object') notAnObject('vfio_device_info_cap_pci_atomic_comp.header', value.header);
   encodeVfioInfoCapHeader(value.header, view, offset + 0);
   {
     const x = value.flags;
@@ -1530,6 +1536,7 @@ export function encodeVfioDeviceFeatureDmaBuf(value: VfioDeviceFeatureDmaBuf, vi
   }
   if (!Array.isArray(value.dma_ranges)) wrongLength('vfio_device_feature_dma_buf.dma_ranges', value.dma_ranges, -1);
   for (let i = 0; i < value.dma_ranges.length; i++) {
+    if (value.dma_ranges[i]! === null || typeof value.dma_ranges[i]! !== 'object') notAnObject('vfio_device_feature_dma_buf.dma_ranges', value.dma_ranges[i]!);
     encodeVfioRegionDmaRange(value.dma_ranges[i]!, view, offset + 16 + i * 16);
   }
 }

@@ -12,7 +12,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importModule } from '../ir/import-module.js';
 import type { Ir } from '../ir/types.js';
 import type { DiffMacro, DiffMember, DiffStruct, HeaderDiff } from './diff.js';
 
@@ -29,7 +29,7 @@ export interface SpecIndex {
 
 /** Import a spec module and index its exports. */
 export async function specIndex(modulePath: string): Promise<SpecIndex> {
-  const exports = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
+  const exports = await importModule(modulePath);
   const items = new Map<string, { exportName: string; file: string }>();
   for (const [exportName, v] of Object.entries(exports)) {
     const item = v as { kind?: string; name?: string; site?: { file?: string } } | null;

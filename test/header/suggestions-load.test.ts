@@ -24,7 +24,10 @@ let suggestions: Suggestions;
 let applied: string;
 
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(REPO_ROOT, 'bin/vfio-uapi.js'), ...args], { encoding: 'utf8', cwd: scratch });
+  spawnSync(process.execPath, [join(REPO_ROOT, 'packages/vfio-uapi/bin/vfio-uapi.js'), ...args], {
+    encoding: 'utf8',
+    cwd: scratch,
+  });
 
 beforeAll(async () => {
   try {
