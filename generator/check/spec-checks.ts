@@ -276,7 +276,7 @@ export function checkSpec(ir: Ir, c: Collected, site: (s: Site) => IrSite): Spec
           rk(a.from) < (b.until ? rk(b.until) : Infinity) && rk(b.from) < (a.until ? rk(a.until) : Infinity);
         if (overlap)
           add(
-            siteOfConstant(meanings[0]!.current),
+            siteOfConstant(name in ir.constants ? name : meanings[0]!.current),
             `the name ${name} means two things at once: ${a.what} (from ${a.from}) and ${b.what} (from ${b.from})`,
             'a name may only be reused after its earlier meaning was renamed away; fix since/until',
           );
