@@ -53,7 +53,7 @@ const cases: Record<string, () => number> = {
   'session.queryPrecopyInfo() (guard, pre-encoded arg, ioctl, errno, decode)': () =>
     time(() => {
       const r = session.queryPrecopyInfo();
-      sink += typeof r === 'number' ? r : 1;
+      sink += r.ok ? 1 : r.reason === 'errno' ? r.errno : 0;
     }),
   'session.precopyInfo() (same, throws VfioError on ENOTTY)': () =>
     time(() => {

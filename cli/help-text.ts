@@ -8,7 +8,8 @@ common options:
   --json            print one JSON object on stdout (errors too)
   --size SIZE       state size of emulated mlx5 devices (e.g. 64MiB)
   --seed N          seed of the first emulated device's state (later ones get N+1, …)
-  --mode M          stepwise (one SET per arc, each verified; default) or direct (one SET, as QEMU does)
+  --mode M          stepwise (one SET per arc, each verified; default), direct (one SET of the target) or
+                    qemu (the SETs QEMU sends: through PRE_COPY_P2P / RUNNING_P2P when the device has P2P)
   --guard G         strict (refuse forbidden calls before the syscall; default) or audit (issue and record)`;
 
 export const EXIT_HELP = `exit codes:

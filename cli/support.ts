@@ -32,6 +32,13 @@ const BY_KIND: Record<FailureKind, number> = {
   usage: EXIT_CODES.usage,
 };
 
+/** The documented exit code for an error (EXIT_HELP). */
+export function exitCodeOf(e: unknown): number {
+  if (isVfioError(e)) return BY_KIND[e.kind];
+  const err = e as Error & { code?: string };
+  return err.code?.startsWith('ERR_PARSE_ARGS') || err instanceof UsageError ? EXIT_CODES.usage : EXIT_CODES.failure;
+}
+
 /** Print one clear line (or a JSON object with --json) for an error; return the exit code. */
 export function reportError(command: string, e: unknown, json: boolean): number {
   if (isVfioError(e)) {
@@ -101,13 +108,13 @@ export const DEVICE_OPTIONS = {
   guard: { type: 'string' },
 } as const;
 
-export function sessionOptions(values: { mode?: string; guard?: string }) {
+export function sessionOptions(values: { mode?: string; guard?: string; 'precopy-info-v2'?: boolean }) {
   const mode = values.mode ?? 'stepwise';
   const guard = values.guard ?? 'strict';
-  if (mode !== 'stepwise' && mode !== 'direct')
-    throw new UsageError(`--mode must be stepwise or direct, not "${mode}"`);
+  if (mode !== 'stepwise' && mode !== 'direct' && mode !== 'qemu')
+    throw new UsageError(`--mode must be stepwise, direct or qemu, not "${mode}"`);
   if (guard !== 'strict' && guard !== 'audit') throw new UsageError(`--guard must be strict or audit, not "${guard}"`);
-  return { mode, guard } as const;
+  return { mode, guard, ...(values['precopy-info-v2'] ? { precopyInfoV2: true } : {}) } as const;
 }
 
 export function emulatorOptions(values: { size?: string; seed?: string }) {
@@ -120,6 +127,7 @@ export function emulatorOptions(values: { size?: string; seed?: string }) {
 /** The pre-copy and progress options `save` and `migrate` share. */
 export const TRANSFER_OPTIONS = {
   'no-precopy': { type: 'boolean' },
+  'precopy-info-v2': { type: 'boolean' },
   'max-rounds': { type: 'string' },
   'dirty-threshold': { type: 'string' },
   quiet: { type: 'boolean' },

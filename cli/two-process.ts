@@ -6,11 +6,12 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import type { Device } from '../runtime/device/device.js';
-import { VfioError } from '../runtime/errors.js';
+import { isVfioError, VfioError } from '../runtime/errors.js';
+import type { DeviceOutcome } from '../runtime/migration/outcome.js';
 import { MigrationSession, type SessionOptions } from '../runtime/migration/session.js';
 import { close, libc } from '../runtime/sys/index.js';
 import { saveToEndpoint, type SaveToResult } from '../runtime/stream/file.js';
-import type { SaveStreamOptions } from '../runtime/stream/save.js';
+import { checkSaveStart, type SaveStreamOptions } from '../runtime/stream/save.js';
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
@@ -37,6 +38,9 @@ export interface ChildLoadResult {
   streamBytes?: number;
   error?: string;
   kind?: string;
+  op?: string;
+  /** The child's own outcome list (its destination device), as `vfio-uapi load --json` prints it. */
+  outcome?: DeviceOutcome[];
   [k: string]: unknown;
 }
 
@@ -56,7 +60,9 @@ export function startChildLoad(destinationSpec: string, childArgs: string[]) {
   close(theirs);
   let stdout = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   let socketOpen = true;
   const closeSocket = () => {
     if (socketOpen) close(ours);
@@ -64,12 +70,13 @@ export function startChildLoad(destinationSpec: string, childArgs: string[]) {
   };
   return {
     fd: ours,
+    pid: child.pid,
     closeSocket,
     /** Close our end (the child sees the end of the stream) and wait for its JSON result. */
     async finish(): Promise<ChildLoadResult> {
       closeSocket();
-      const code = await exited;
-      return parseChild(stdout, code);
+      const { code, signal } = await exited;
+      return parseChild(stdout, code, signal, destinationSpec);
     },
     kill() {
       closeSocket();
@@ -78,19 +85,31 @@ export function startChildLoad(destinationSpec: string, childArgs: string[]) {
   };
 }
 
+/**
+ * Migrate into a child `vfio-uapi load` process, by the commit protocol (runtime/migration/PROTOCOL.md): the
+ * source is stopped once its stream is out, and resumed unless the child confirms RUNNING. Whatever fails,
+ * the error names the failing side and the call, and carries both devices' outcomes (the destination's as
+ * the child reported it, or `unknown` if it died without a word).
+ */
 export async function migrateToChild(
   openSource: () => Promise<Device>,
   destinationSpec: string,
   childArgs: string[],
-  opts: SaveStreamOptions & { session?: SessionOptions },
+  opts: SaveStreamOptions & {
+    session?: SessionOptions;
+    /** Called with the destination process's pid once it is started (to watch it; tests kill it). */
+    onChildStarted?: (pid: number) => void;
+  },
 ): Promise<{
   source: Device;
   save: SaveToResult;
   child: ChildLoadResult;
   sourceDigest: string | null;
   report: MigrationSession['report'];
+  outcome: DeviceOutcome[];
 }> {
   const child = startChildLoad(destinationSpec, childArgs);
+  if (child.pid !== undefined) opts.onChildStarted?.(child.pid);
   let source: Device;
   try {
     source = await openSource();
@@ -98,49 +117,112 @@ export async function migrateToChild(
     child.kill();
     throw e;
   }
-  const session = MigrationSession.open(source, opts.session);
+  const name = source.id.spec;
+  const session = MigrationSession.open(source, { ...opts.session, role: 'source' });
+  try {
+    checkSaveStart(session);
+  } catch (e) {
+    child.kill();
+    session.close();
+    throw isVfioError(e) ? e.placeOn('source', name) : e;
+  }
   let sourceDigest: string | null = null;
   let save: SaveToResult;
   try {
-    const endpoint = { fd: child.fd, name: 'socket to the destination process', seekable: false, size: 0, close() {} };
+    const endpoint = {
+      fd: child.fd,
+      name: 'the socket to the destination process',
+      seekable: false,
+      size: 0,
+      close() {},
+    };
     save = await saveToEndpoint(session, endpoint, {
       ...opts,
+      finalState: 'STOP',
       afterStopCopy: async () => {
         sourceDigest = (await source.snapshot())?.digest ?? null;
       },
     });
   } catch (e) {
-    // A broken pipe usually means the child refused the stream: its own message says why.
-    const childResult = await child.finish();
+    // The source has recovered (it runs again). Closing the socket ends the child's stream: it resets its device.
     session.close();
-    await source.close();
-    if (!childResult.ok && childResult.error)
-      throw new VfioError(`the destination process failed: ${childResult.error}`, {
-        kind: (childResult.kind as never) ?? 'kernel',
-        op: 'load (child)',
-        fdKind: 'stream',
-        cause: e,
-      });
-    throw e;
+    const result = await child.finish();
+    const err = e as VfioError;
+    // A write to the socket that failed means the destination went away or refused the stream: its failure.
+    const peerGone = isVfioError(err) && err.op === 'write sink';
+    if (peerGone && !result.ok)
+      throw childFailure(result, destinationSpec, err).withOutcome([
+        session.outcome(),
+        ...childOutcome(result, destinationSpec),
+      ]);
+    throw (isVfioError(err) ? err : new VfioError(String(err), { kind: 'kernel', op: 'save', fdKind: 'stream' }))
+      .placeOn('source', name)
+      .withOutcome([session.outcome(), ...childOutcome(result, destinationSpec)]);
   }
   session.close();
   const result = await child.finish();
-  if (!result.ok)
-    throw new VfioError(`the destination process failed: ${result.error}`, {
-      kind: (result.kind as never) ?? 'kernel',
-      op: 'load (child)',
-      fdKind: 'stream',
-    });
-  return { source, save, child: result, sourceDigest, report: session.report };
+  if (!result.ok) {
+    // The destination did not confirm: resume the source (back to where it started).
+    session.recover(`the destination failed: ${result.error ?? 'no result'}`);
+    throw childFailure(result, destinationSpec, null).withOutcome([
+      session.outcome(),
+      ...childOutcome(result, destinationSpec),
+    ]);
+  }
+  const outcome = [session.outcome('completed'), ...childOutcome(result, destinationSpec)];
+  return { source, save, child: result, sourceDigest, report: session.report, outcome };
 }
 
-function parseChild(stdout: string, code: number): ChildLoadResult {
+/** The destination's outcome as the child reported it, or `unknown`. */
+export function childOutcome(result: ChildLoadResult, spec: string): DeviceOutcome[] {
+  const reported = result.outcome?.filter((o) => o.role === 'destination');
+  if (reported?.length) return reported;
+  return [{ role: 'destination', device: spec, state: null, action: 'unknown', detail: result.error ?? 'no result' }];
+}
+
+/** The child's failure as this process's error: the destination side, its call, its exit category. */
+export function childFailure(result: ChildLoadResult, spec: string, cause: VfioError | null): VfioError {
+  const known = [
+    'bad-stream',
+    'kernel',
+    'refused',
+    'io',
+    'usage',
+    'no-migration',
+    'not-found',
+    'permission',
+    'not-vfio',
+    'verification',
+  ];
+  const kind = (known.includes(result.kind ?? '') ? result.kind : 'kernel') as VfioError['kind'];
+  const detail = (result.error ?? 'no result').replace(/ — destination .*$/, '');
+  return new VfioError(`the destination process failed: ${detail}`, {
+    kind,
+    op: result.op ? `${result.op} (destination process)` : 'load (destination process)',
+    fdKind: 'stream',
+    ...(cause ? { cause } : {}),
+  }).placeOn('destination', spec);
+}
+
+function parseChild(stdout: string, code: number | null, signal: string | null, spec: string): ChildLoadResult {
   try {
     return JSON.parse(stdout.trim().split('\n').pop() ?? '') as ChildLoadResult;
   } catch {
+    const how = signal ? `was killed by ${signal}` : `exited with ${code} and no result`;
     return {
       ok: false,
-      error: `the destination process exited with ${code} and no result (${JSON.stringify(stdout.slice(-300))})`,
+      kind: 'kernel',
+      op: 'load',
+      error: `the destination process ${how} before it confirmed the load`,
+      outcome: [
+        {
+          role: 'destination',
+          device: spec,
+          state: null,
+          action: 'unknown',
+          detail: `its process ${how}; an emulated device dies with it`,
+        },
+      ],
     };
   }
 }

@@ -64,8 +64,17 @@ export const arcs: readonly Arc[] = [
   {"from":"RUNNING_P2P","to":"PRE_COPY_P2P","when":["PRE_COPY","P2P"],"unless":[],"fd":"opens-saving","since":"6.2"},
 ];
 
+/** A request the uAPI refuses, on the devices that have every `when` flag and no `unless` flag. */
+export interface Forbidden {
+  readonly from: MigState;
+  readonly to: MigState;
+  readonly when: readonly CapabilityFlag[];
+  readonly unless: readonly CapabilityFlag[];
+  readonly errno: string;
+}
+
 /** Requests the uAPI refuses outright. */
-export const forbidden: readonly { readonly from: MigState; readonly to: MigState; readonly errno: string }[] = [{"from":"STOP_COPY","to":"PRE_COPY","errno":"EINVAL"},{"from":"STOP_COPY","to":"PRE_COPY_P2P","errno":"EINVAL"}];
+export const forbidden: readonly Forbidden[] = [{"from":"STOP_COPY","to":"PRE_COPY","when":[],"unless":[],"errno":"EINVAL"},{"from":"STOP_COPY","to":"PRE_COPY_P2P","when":[],"unless":[],"errno":"EINVAL"}];
 
 type Table<T> = Readonly<Record<CapsKey, Readonly<Record<MigState, Readonly<Record<MigState, T>>>>>>;
 

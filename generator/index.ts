@@ -15,10 +15,24 @@ export { headerCheck, type HeaderCheckReport, type HeaderCheckOptions } from './
 export {
   checkKernelTable,
   parseKernelTable,
+  readKernelTableFile,
+  KernelTableInputError,
   deriveKernelTable,
   fsmFacts,
+  STEP_ALGORITHMS,
   type KernelTable,
   type KernelTableFinding,
+  type StepAlgorithm,
 } from './fsm/kernel-table.js';
+export {
+  fixStatus,
+  behaviourOn,
+  parseRelease,
+  stepAlgorithmOf,
+  describeStepAlgorithm,
+  fixedReleases,
+  affectedReleases,
+  type FixStatus,
+} from './fsm/kernel-fixes.js';
 export { diffSpecs, diffSides, type DiffOptions } from './diff/index.js';
 export { PROJECT_ROOT } from './paths.js';

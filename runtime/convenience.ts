@@ -1,9 +1,11 @@
 /** One-call save and load for embedders: open a session and an endpoint, run, close both. */
 import type { Device } from './device/device.js';
 import { MigrationSession, type SessionOptions } from './migration/session.js';
+import type { DeviceOutcome } from './migration/outcome.js';
 import type { SessionReport } from './migration/report.js';
 import { openSink, openSource, type Endpoint } from './stream/endpoints.js';
 import { saveToEndpoint, type SaveToOptions, type SaveToResult } from './stream/file.js';
+import { checkSaveStart } from './stream/save.js';
 import { loadStream, type LoadOptions, type LoadResult } from './stream/load.js';
 
 /** `to`: a path, `-`, `fd:N` or `unix:/path` (see openSink), or an endpoint the caller opened and closes. */
@@ -11,12 +13,19 @@ export async function saveDevice(
   device: Device,
   to: string | Endpoint,
   opts: SaveToOptions & { session?: SessionOptions } = {},
-): Promise<SaveToResult & { report: SessionReport }> {
+): Promise<SaveToResult & { report: SessionReport; outcome: DeviceOutcome[] }> {
+  const session = MigrationSession.open(device, { ...opts.session, role: 'source' });
+  // A device that cannot start a save is refused before the output is created or truncated.
+  try {
+    checkSaveStart(session);
+  } catch (e) {
+    session.close();
+    throw e;
+  }
   const out = typeof to === 'string' ? openSink(to) : borrowed(to);
-  const session = MigrationSession.open(device, opts.session);
   try {
     const r = await saveToEndpoint(session, out, opts);
-    return { ...r, report: session.report };
+    return { ...r, report: session.report, outcome: [session.outcome('completed')] };
   } finally {
     session.close();
     out.close();
@@ -28,12 +37,12 @@ export async function loadDevice(
   device: Device,
   from: string | Endpoint,
   opts: LoadOptions & { session?: SessionOptions } = {},
-): Promise<LoadResult & { report: SessionReport }> {
+): Promise<LoadResult & { report: SessionReport; outcome: DeviceOutcome[] }> {
   const source = typeof from === 'string' ? openSource(from) : borrowed(from);
-  const session = MigrationSession.open(device, opts.session);
+  const session = MigrationSession.open(device, { ...opts.session, role: 'destination' });
   try {
     const r = await loadStream(session, source, opts);
-    return { ...r, report: session.report };
+    return { ...r, report: session.report, outcome: [session.outcome('completed')] };
   } finally {
     session.close();
     source.close();

@@ -3,6 +3,7 @@
  * which migration state, the errno (0 when the runtime refused before any syscall) and, when a uAPI rule
  * decided it, the rule id from the spec. `kind` groups failures for callers and CLI exit codes.
  */
+import { describeOutcome, type DeviceOutcome, type DeviceRole } from './migration/outcome.js';
 import { errnoMeaning, errnoName } from './sys/index.js';
 
 export type FdKind = 'path' | 'container' | 'group' | 'device' | 'iommufd' | 'migration_data' | 'stream';
@@ -39,6 +40,10 @@ export interface VfioErrorDetails {
   /** Optional sentence telling the person what to try next. */
   hint?: string;
   cause?: unknown;
+  /** Which side of a migration failed, and its device name (prefixes the message). */
+  side?: { role: DeviceRole; device: string };
+  /** Where every device involved ended (appended to the message). */
+  outcome?: DeviceOutcome[];
 }
 
 export class VfioError extends Error {
@@ -51,9 +56,15 @@ export class VfioError extends Error {
   readonly errnoName: string | null;
   readonly rule: string | undefined;
   readonly hint: string | undefined;
+  /** The side of a migration that failed (source or destination) and its device, once known. */
+  side: { role: DeviceRole; device: string } | null;
+  /** Where every device involved ended and what was done to it (PROTOCOL.md), once known. */
+  outcome: DeviceOutcome[] | null;
+  /** The message without side and outcome. */
+  readonly detail: string;
 
   constructor(message: string, d: VfioErrorDetails) {
-    super(d.hint ? `${message} — ${d.hint}` : message, d.cause === undefined ? undefined : { cause: d.cause });
+    super(message, d.cause === undefined ? undefined : { cause: d.cause });
     this.name = 'VfioError';
     this.kind = d.kind;
     this.op = d.op;
@@ -63,6 +74,30 @@ export class VfioError extends Error {
     this.errnoName = this.errno ? errnoName(this.errno) : null;
     this.rule = d.rule;
     this.hint = d.hint;
+    this.detail = d.hint ? `${message} — ${d.hint}` : message;
+    this.side = d.side ?? null;
+    this.outcome = d.outcome ?? null;
+    this.message = this.compose();
+  }
+
+  /** Name the side that failed; the message starts with it (`source emulated:mlx5: …`). Keeps an earlier one. */
+  placeOn(role: DeviceRole, device: string): this {
+    if (!this.side) this.side = { role, device };
+    this.message = this.compose();
+    return this;
+  }
+
+  /** Record where every device ended (the whole list, replacing any earlier one); the message ends with it. */
+  withOutcome(entries: readonly DeviceOutcome[]): this {
+    this.outcome = [...entries];
+    this.message = this.compose();
+    return this;
+  }
+
+  private compose(): string {
+    const side = this.side ? `${this.side.role} ${this.side.device}: ` : '';
+    const outcome = this.outcome?.length ? ` — ${describeOutcome(this.outcome)}` : '';
+    return `${side}${this.detail}${outcome}`;
   }
 
   /** A failed syscall: "VFIO_DEVICE_FEATURE SET MIG_DEVICE_STATE=STOP failed in RUNNING: EIO (input/output error)". */
@@ -89,6 +124,8 @@ export class VfioError extends Error {
       errno: this.errno,
       errnoName: this.errnoName,
       rule: this.rule ?? null,
+      side: this.side?.role ?? null,
+      outcome: this.outcome ?? [],
     };
   }
 }

@@ -26,4 +26,6 @@ before=$( [ -n "${VFIO_UAPI_COUNT_FILE:-}" ] && wc -l < "$VFIO_UAPI_COUNT_FILE" 
 if ! npx --no-install vitest run; then failed=1; fi
 after=$( [ -n "${VFIO_UAPI_COUNT_FILE:-}" ] && wc -l < "$VFIO_UAPI_COUNT_FILE" || echo 0)
 if [ -n "${VFIO_UAPI_COUNT_FILE:-}" ] && [ "$before" = "$after" ]; then echo "vitest 0 1 0" >> "$VFIO_UAPI_COUNT_FILE"; fi
+# The packed packages installed into scratch projects as a user would (reports its own counts).
+if ! node --import tsx test/package/consumer.ts --no-build; then failed=1; fi
 exit $failed

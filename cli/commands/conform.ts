@@ -15,12 +15,14 @@ const conform: Command = {
   --spec MODULE        judge by another spec module (e.g. examples/uapi-history/rfc-2022/index.ts); calls are
                        still encoded with the generated bindings, only the rules change
   --yes                required for a real device: it will be reset and put through every migration state
-  --with-forbidden     also issue the requests the spec forbids (STOP_COPY → PRE_COPY*) on a real device; a 6.12
-                       kernel never returns from them, so they run in a child process that is left behind on timeout
+  --with-forbidden     also issue the requests the spec forbids (STOP_COPY → PRE_COPY*) on a real device; kernels
+                       before 7.2 (6.12 before 6.12.96) never return from them, fixed ones answer EINVAL
+                       (a26b499b757c), so they run in a child process that is left behind on timeout
                        (emulated devices always get them, from a worker thread)
   --verbose            show notes and expected failures in detail
 
-statuses: PASS, FAIL (a must rule broken), WARN (a should rule broken), XFAIL (broken, as the known-failure
+statuses: PASS, FAIL (a must rule broken), WARN (a should rule broken, or an estimate outside a tolerance the
+text states; estimates are reported as measured accuracy and otherwise pass), XFAIL (broken, as the known-failure
 list says), STALE (listed as failing but passed, or listed but unknown), SKIP (does not apply: capability
 absent, with why), NONE (the spec has the rule but the suite no check yet)
 

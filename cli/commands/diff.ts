@@ -7,7 +7,8 @@ const USAGE = `vfio-uapi diff OLD NEW [--format text|markdown|json] [--json] [--
 
   OLD, NEW    a spec directory (its index.ts), a spec module (.ts), or a git revision of this
               repository: HEAD~1, a tag, a commit, or REV:path/to/module.ts. A revision is unpacked
-              with git archive into build/diff/rev/ and loaded with its own spec/dsl.
+              with git archive into build/diff/rev/ and loaded with its own spec/dsl; reports name it
+              by its abbreviated id and subject.
               Overlay modules (examples/uapi-history/) may mark removals and an asOf release.
   --format    text (default), markdown (mailing-list reply / PR comment), json; --json = --format json
   --allow F   allow-list of deliberate breaks: lines "RULE-ID ITEM REASON" (* globs; # comments),
@@ -15,7 +16,8 @@ const USAGE = `vfio-uapi diff OLD NEW [--format text|markdown|json] [--json] [--
               and do not make the exit code breaking; entries matching nothing are warned about.
   --out F     write the report to F instead of stdout
   --svg-dir D when the state machine changed, render both sides as one Graphviz SVG (D/fsm-diff.svg)
-              and link it from the Markdown report
+              and link it from the Markdown report: relative to the folder of --out, or an absolute
+              path when the report goes to stdout (a relative one would depend on where it is read)
   --no-docs   skip reading doc comments (faster; doc-only changes are not seen)
 
 Every change names a rule id (struct.size-changed, rule.valid-states-narrowed, ...), the item, the
@@ -77,7 +79,7 @@ const diff: Command = {
       mkdirSync(dir, { recursive: true });
       const file = join(dir, 'fsm-diff.svg');
       writeFileSync(file, await renderSvg(diffDot(result.old.fsm, result.new.fsm)));
-      result.fsmSvg = relative(values.out ? dirname(resolve(values.out)) : process.cwd(), file);
+      result.fsmSvg = values.out ? relative(dirname(resolve(values.out)), file) : file;
     }
     const text =
       format === 'json' ? d.renderJson(result) : format === 'text' ? d.renderText(result) : d.renderMarkdown(result);

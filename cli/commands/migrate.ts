@@ -10,10 +10,15 @@ Both devices are paths or emulated:… strings (emulated devices in one process 
 the destination gets a different seed so the final comparison means something). DESTINATION may also
 be unix:/PATH: a \`vfio-uapi load DEVICE unix:/PATH\` in another process, started first, receives the
 stream; compare its digest with the sourceDigest printed here.
+Commit protocol (runtime/migration/PROTOCOL.md): the source is stopped once its stream is out and resumed
+unless the destination confirms RUNNING; a destination that fails is reset, so what it received is never
+loaded. Afterwards exactly one of them runs; a failure names the side and the call that failed, and where
+both devices ended.
 options:
   --processes 1|2    1: both devices in this process (default); 2: the destination is loaded by a child
                      vfio-uapi process reading a Unix socket
   --no-precopy       skip pre-copy
+  --precopy-info-v2  opt in to PRECOPY_INFOv2 on the source (REINIT reports); not sent otherwise, as QEMU does
   --max-rounds N     pre-copy round limit (default 8)
   --dirty-threshold SIZE  stop pre-copy once dirty data is at most this (default 1MiB)
   --quiet            no progress on stderr
@@ -24,6 +29,7 @@ ${EXIT_HELP}`,
   async run(args) {
     const rt = await import('../../runtime/index.js');
     const s = await import('../support.js');
+    const { describeOutcome } = rt;
     const json = args.includes('--json');
     const devices: InstanceType<typeof rt.Device>[] = [];
     try {
@@ -50,23 +56,53 @@ ${EXIT_HELP}`,
 
       let summary: Record<string, unknown>;
       if (dstSpec.startsWith('unix:')) {
-        // The destination is another process listening on a socket: save into it, header and trailer
-        // included, so it checks what arrives; it reports its own digest.
+        // The destination is another process listening on a socket (\`vfio-uapi load DEVICE unix:/PATH\`): save
+        // into it, header and trailer included, so it checks what arrives; then wait for its result on the same
+        // connection. The source stays stopped only if the load confirms (PROTOCOL.md).
+        const { awaitResult } = await import('../../runtime/stream/confirm.js');
+        const { childFailure, childOutcome } = await import('../two-process.js');
         const source = await rt.openDevice(srcSpec, emu);
         devices.push(source);
         let sourceDigest: string | null = null;
-        const r = await rt.saveDevice(source, dstSpec, {
-          ...common,
-          afterStopCopy: async () => {
-            sourceDigest = (await source.snapshot())?.digest ?? null;
-          },
-        });
-        summary = {
-          processes: 'socket',
-          ...r,
-          source: r.report,
-          verification: { checked: false, equal: null, sourceDigest, destinationDigest: null, differedBefore: null },
-        };
+        const out = rt.openSink(dstSpec);
+        try {
+          const r = await rt.saveDevice(source, out, {
+            ...common,
+            afterStopCopy: async () => {
+              sourceDigest = (await source.snapshot())?.digest ?? null;
+            },
+          });
+          const reply = awaitResult(out.fd, Number(process.env.VFIO_UAPI_CONFIRM_WAIT_MS ?? 60_000));
+          if (!reply.ok) {
+            const back = rt.MigrationSession.open(source, { role: 'source', recoveryState: r.startState });
+            back.recover(`the destination did not confirm: ${reply.error ?? 'no result'}`);
+            back.close();
+            throw childFailure(reply, dstSpec, null).withOutcome([back.outcome(), ...childOutcome(reply, dstSpec)]);
+          }
+          const destinationDigest = (reply.digest as string | null | undefined) ?? null;
+          const equal = sourceDigest !== null && destinationDigest !== null ? destinationDigest === sourceDigest : null;
+          summary = {
+            processes: 'socket',
+            ...r,
+            outcome: [r.outcome[0], ...childOutcome(reply, dstSpec)],
+            source: r.report,
+            destination: reply,
+            verification: {
+              checked: equal !== null,
+              equal,
+              sourceDigest,
+              destinationDigest,
+              differedBefore: reply.digestBefore && sourceDigest ? reply.digestBefore !== sourceDigest : null,
+            },
+          };
+          if (equal === false)
+            throw new rt.VfioError(
+              `verification failed: destination digest ${destinationDigest} differs from the source's ${sourceDigest}`,
+              { kind: 'verification', op: 'verify', fdKind: 'device' },
+            );
+        } finally {
+          out.close();
+        }
       } else if (processes === '1') {
         devices.push(...(await rt.openDevices([srcSpec, dstSpec], emu)));
         const r = await rt.migrate(devices[0]!, devices[1]!, common);
@@ -74,6 +110,7 @@ ${EXIT_HELP}`,
       } else {
         const { migrateToChild } = await import('../two-process.js');
         const childArgs = [
+          '--migration-destination',
           ...(values.size ? ['--size', values.size] : []),
           '--seed',
           String((emu.seed ?? 1) + 1),
@@ -97,6 +134,7 @@ ${EXIT_HELP}`,
         summary = {
           processes: 2,
           ...r.save,
+          outcome: r.outcome,
           source: r.report,
           destination: r.child,
           verification: {
@@ -136,6 +174,8 @@ ${EXIT_HELP}`,
         console.log(
           `  total:      ${s.formatBytes(r.totalBytes)} in ${(r.elapsedMs / 1000).toFixed(2)} s, ${s.formatBytes(rate)}/s`,
         );
+        const outcome = summary.outcome as import('../../runtime/index.js').DeviceOutcome[] | undefined;
+        if (outcome) console.log(`  outcome:    ${describeOutcome(outcome)}`);
         console.log(
           `  verified:   ${v.checked ? (v.equal ? `destination state equals source (digest ${v.sourceDigest})` : 'MISMATCH') : v.sourceDigest ? `by the destination process: its digest should be ${v.sourceDigest}` : 'not possible (real devices have no digest)'}` +
             (v.differedBefore ? '; the destination differed before' : ''),

@@ -8,9 +8,13 @@ const save: Command = {
 
 OUTPUT: a file path, - for stdout, fd:N for an inherited descriptor (e.g. a socket), or unix:/PATH to
 connect to a \`vfio-uapi load DEVICE unix:/PATH\` listening there (waits up to 10 s for it).
+A running device (RUNNING, RUNNING_P2P) pre-copies first; a stopped one (STOP) goes straight to STOP_COPY;
+any other state is refused before the device is touched. If the save fails the device goes back to the
+state it started in (runtime/migration/PROTOCOL.md); the message says where it ended.
 options:
   --raw              write the bare stream, without the vfio-uapi header and trailer
   --no-precopy       skip pre-copy and go straight to STOP_COPY
+  --precopy-info-v2  opt in to PRECOPY_INFOv2 (REINIT reports); not sent otherwise, as QEMU does
   --max-rounds N     pre-copy round limit (default 8)
   --dirty-threshold SIZE  stop pre-copy once dirty data is at most this (default 1MiB)
   --final-state S    state to leave the device in afterwards (default STOP; RUNNING resumes it)
@@ -57,7 +61,8 @@ ${EXIT_HELP}`,
         print(
           `saved ${s.formatBytes(r.totalBytes)} from ${spec} to ${output}: ${r.rounds} pre-copy round(s) ${s.formatBytes(r.precopyBytes)}, ` +
             `stop-copy ${s.formatBytes(r.stopCopyBytes)}, ${s.formatBytes((r.totalBytes / r.elapsedMs) * 1000)}/s` +
-            (r.checksum !== null ? `, checksum ${r.checksum}` : ''),
+            (r.checksum !== null ? `, checksum ${r.checksum}` : '') +
+            `; device now ${r.outcome[0]?.state ?? 'unknown'}`,
         );
       return s.EXIT_CODES.ok;
     } catch (e) {

@@ -12,6 +12,8 @@ run() { # name old new [extra args]
 }
 run 2022-review examples/uapi-history/rfc-2022 examples/uapi-history/v6.2
 run 2022-review-allowed examples/uapi-history/rfc-2022 examples/uapi-history/v6.2 --allow examples/uapi-history/allowed-breaks.txt
+run 2022-v7 examples/uapi-history/rfc-2022 examples/uapi-history/v7-2022
+run 2022-v7-to-6.2 examples/uapi-history/v7-2022 examples/uapi-history/v6.2
 run 6.1-to-6.2 examples/uapi-history/v6.1 examples/uapi-history/v6.2
 run 7.0-to-7.1 examples/uapi-history/v7.0 examples/uapi-history/v7.1
 npx prettier --write examples/uapi-history/reports >/dev/null

@@ -1,10 +1,11 @@
-import { arcExists, capsOf, opensFd, stateSupported } from '../fsm/derive.js';
+import { arcExists, capsOf, forbiddenApplies, isForbidden, opensFd, stateSupported } from '../fsm/derive.js';
 import {
   checkKernelTable,
   deriveKernelTable,
   fsmFacts,
   pathShapeProblems,
   sessionStates,
+  STEP_ALGORITHMS,
   type FsmFacts,
 } from '../fsm/kernel-table.js';
 import type { IrArc, IrFsm } from '../ir/types.js';
@@ -95,8 +96,8 @@ export function proveFsm(ir: Ir): ProofFailure[] {
         );
     }
 
-    // forbidden: no arc implements a forbidden request directly.
-    for (const fb of fsm.forbidden)
+    // forbidden: no arc implements a forbidden request directly (on the devices it is forbidden for).
+    for (const fb of fsm.forbidden.filter((f) => forbiddenApplies(f, caps)))
       if (existing.some((a) => a.from === fb.from && a.to === fb.to))
         fail('forbidden', key, `${fb.from}->${fb.to}`, [fb.to], `an arc implements the forbidden request`);
 
@@ -108,11 +109,11 @@ export function proveFsm(ir: Ir): ProofFailure[] {
           fail('terminates', key, request, null, 'no derived answer for this request');
           continue;
         }
-        const isForbidden = fsm.forbidden.some((f) => f.from === from && f.to === to);
+        const forbidden = isForbidden(fsm, caps, from, to);
         const bothSupported = stateSupported(fsm, caps, from) && stateSupported(fsm, caps, to);
 
         // forbidden requests and requests touching unsupported states have no path.
-        if (path !== null && isForbidden) fail('forbidden', key, request, path, 'a forbidden request has a path');
+        if (path !== null && forbidden) fail('forbidden', key, request, path, 'a forbidden request has a path');
         if (path !== null && !bothSupported)
           fail('arc-exists', key, request, path, 'a request involving a state this device lacks has a path');
 
@@ -146,7 +147,7 @@ export function proveFsm(ir: Ir): ProofFailure[] {
 
         if (path === null || path.length === 0) {
           // shortest: a refused, non-forbidden request between supported states must really be unreachable.
-          if (path === null && bothSupported && !isForbidden && from !== to) {
+          if (path === null && bothSupported && !forbidden && from !== to) {
             const alt = shortestLegal(fsm, caps, from, to);
             if (alt) fail('shortest', key, request, alt, `refused, but a legal path exists: ${show(alt)}`);
           }
@@ -199,12 +200,20 @@ export function proveFsm(ir: Ir): ProofFailure[] {
         );
   }
 
-  // kernel-table: one kernel-format table reproduces every path with the kernel's algorithm.
+  // kernel-table: one kernel-format table reproduces every path with the kernel's algorithm, in every
+  // version of it (before and after a26b499b757c).
   const derived = deriveKernelTable(facts);
   for (const x of derived.inexpressible) fail('kernel-table', x.caps, x.request, null, x.reason);
   if (!derived.inexpressible.length)
-    for (const f of checkKernelTable(facts, derived.table))
-      fail('kernel-table', f.caps, f.request, f.path, `generated kernel table: ${f.problem}: ${f.message}`);
+    for (const algorithm of STEP_ALGORITHMS)
+      for (const f of checkKernelTable(facts, derived.table, algorithm))
+        fail(
+          'kernel-table',
+          f.caps,
+          f.request,
+          f.path,
+          `generated kernel table, ${algorithm} step algorithm: ${f.problem}: ${f.message}`,
+        );
   return out;
 }
 

@@ -196,9 +196,17 @@ export function checkSpec(ir: Ir, c: Collected, site: (s: Site) => IrSite): Spec
         add(a.site, `arc ${a.from}->${a.to} uses a state missing from requires`, 'add the state to requires');
       for (const cap of [...a.when, ...a.unless]) needCap(cap, a.site, `arc ${a.from}->${a.to}`);
     }
+    const fixIds = new Set(c.kernelFixes.map((k) => k.item.name));
     for (const fb of f.forbidden) {
       needState(fb.from, fb.site, `forbidden ${fb.from}->${fb.to}`);
       needState(fb.to, fb.site, `forbidden ${fb.from}->${fb.to}`);
+      for (const cap of [...fb.when, ...fb.unless]) needCap(cap, fb.site, `forbidden ${fb.from}->${fb.to}`);
+      if (fb.kernelFix !== undefined && !fixIds.has(fb.kernelFix))
+        add(
+          fb.site,
+          `forbidden ${fb.from}->${fb.to} names unknown kernel fix "${fb.kernelFix}"`,
+          'export the kernelFix() value from the spec module',
+        );
     }
     if (!ir.fdKinds[fsmItem.dataFd])
       add(fsmItem.site, `state machine data fd kind "${fsmItem.dataFd}" is unknown`, 'declare it with fdKind()');

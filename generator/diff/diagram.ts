@@ -11,7 +11,15 @@ export function mermaid(fsm: IrFsm): string {
     const label = [cond(a), a.fd !== 'none' ? a.fd : ''].filter(Boolean).join('; ');
     lines.push(`  ${a.from} --> ${a.to}${label ? ` : ${label}` : ''}`);
   }
-  for (const f of fsm.forbidden) lines.push(`  note right of ${f.from} : ${f.from} to ${f.to} forbidden (${f.errno})`);
+  for (const f of fsm.forbidden) {
+    const cond = [
+      f.when.length ? `with ${f.when.join('+')}` : '',
+      f.unless.length ? `unless ${f.unless.join('+')}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    lines.push(`  note right of ${f.from} : ${f.from} to ${f.to} forbidden (${f.errno})${cond ? ` ${cond}` : ''}`);
+  }
   return lines.join('\n');
 }
 

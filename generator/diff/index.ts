@@ -21,7 +21,12 @@ export function diffSides(a: Side, b: Side, opts: DiffOptions = {}): DiffResult 
   const changes = diffIr(a.ir, b.ir);
   const entries = typeof opts.allow === 'string' ? loadAllowList(opts.allow) : (opts.allow ?? []);
   const staleAllows = applyAllowList(changes, entries);
-  return { old: { label: a.label, fsm: a.ir.fsm }, new: { label: b.label, fsm: b.ir.fsm }, changes, staleAllows };
+  const side = (s: Side) => ({
+    label: s.label,
+    fsm: s.ir.fsm,
+    ...(s.commit ? { commit: s.commit, ...(s.subject ? { subject: s.subject } : {}) } : {}),
+  });
+  return { old: side(a), new: side(b), changes, staleAllows };
 }
 
 /** Resolve, load and compare two arguments (paths or git revisions). */

@@ -19,8 +19,9 @@ export interface SideSource {
   module: string;
   /** Root that site paths are relative to (the repository, or the materialised revision). */
   root: string;
-  /** Set for git revisions. */
+  /** Set for git revisions: the full commit id and its subject line. */
   commit?: string;
+  subject?: string;
 }
 
 export interface Side extends SideSource {
@@ -103,7 +104,19 @@ export function resolveSide(arg: string, cwd = process.cwd()): SideSource {
   let module = path ? join(dir, path) : join(dir, relative(REPO_ROOT, DEFAULT_SPEC));
   if (existsSync(module) && statSync(module).isDirectory()) module = join(module, 'index.ts');
   if (!existsSync(module)) throw new SideError(`revision ${m[1]} has no ${relative(dir, module)}`);
-  return { arg, label: `${arg} (${commit.slice(0, 12)})`, module, root: dir, commit };
+  // Reports name a revision by its abbreviated id and subject, the way kernel reviews cite commits.
+  const subject = git(['log', '-1', '--format=%s', commit]);
+  const short = commit.slice(0, 12);
+  const named = commit.startsWith(m[1]!.toLowerCase()) ? '' : `${m[1]} `;
+  const shown = subject.length > 80 ? `${subject.slice(0, 79)}…` : subject;
+  return {
+    arg,
+    label: `${named}${short} ("${shown}")${path ? `:${path}` : ''}`,
+    module,
+    root: dir,
+    commit,
+    subject,
+  };
 }
 
 /** Import the side's spec module (with its own spec/dsl), apply overlay markers, and build the IR. */

@@ -176,7 +176,13 @@ export function projectAsOf(exports: Record<string, unknown>, release: string): 
             .map((a) =>
               a.unless.every((c) => caps.has(c)) ? a : { ...a, unless: a.unless.filter((c) => caps.has(c)) },
             ),
-          forbidden: m.forbidden.filter((f: Forbidden) => states.has(f.from) && states.has(f.to)),
+          // A ban that needs a capability the release lacks applies to no device; a flag that lifts a ban
+          // but does not exist yet lifts nothing.
+          forbidden: m.forbidden
+            .filter((f: Forbidden) => states.has(f.from) && states.has(f.to) && capsOk(f.when ?? []))
+            .map((f: Forbidden) =>
+              (f.unless ?? []).every((c) => caps.has(c)) ? f : { ...f, unless: f.unless.filter((c) => caps.has(c)) },
+            ),
         };
         break;
       }

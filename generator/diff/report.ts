@@ -5,8 +5,9 @@ import { effective, exitCodeOf, rank, type Change, type Level } from './changes.
 import { mermaid } from './diagram.js';
 
 export interface DiffResult {
-  old: { label: string; fsm: IrFsm };
-  new: { label: string; fsm: IrFsm };
+  /** `commit`/`subject`: set when the side is a git revision. */
+  old: { label: string; fsm: IrFsm; commit?: string; subject?: string };
+  new: { label: string; fsm: IrFsm; commit?: string; subject?: string };
   changes: Change[];
   staleAllows: AllowEntry[];
   /** Relative path of an SVG overlay of both state machines, when one was written. */
@@ -135,6 +136,15 @@ export function renderJson(r: DiffResult): string {
       {
         old: r.old.label,
         new: r.new.label,
+        sides: Object.fromEntries(
+          (['old', 'new'] as const).map((k) => [
+            k,
+            {
+              label: r[k].label,
+              ...(r[k].commit ? { commit: r[k].commit!.slice(0, 12), subject: r[k].subject } : {}),
+            },
+          ]),
+        ),
         summary: summary(r.changes),
         changes: r.changes.map((c) => ({ ...c, effective: effective(c) })),
         staleAllows: r.staleAllows,

@@ -28,6 +28,19 @@ export function arcExists(fsm: FsmShape, caps: readonly string[], a: IrArc): boo
 
 export const opensFd = (a: IrArc) => a.fd === 'opens-saving' || a.fd === 'opens-resuming';
 
+/** Does a forbidden request apply to a device with these capabilities (its `when` held, no `unless` flag)? */
+export function forbiddenApplies(
+  f: { when?: readonly string[]; unless?: readonly string[] },
+  caps: readonly string[],
+): boolean {
+  return (f.when ?? []).every((c) => caps.includes(c)) && !(f.unless ?? []).some((c) => caps.includes(c));
+}
+
+/** Is `from → to` forbidden on a device with these capabilities? */
+export function isForbidden(fsm: Pick<IrFsm, 'forbidden'>, caps: readonly string[], from: string, to: string): boolean {
+  return fsm.forbidden.some((f) => f.from === from && f.to === to && forbiddenApplies(f, caps));
+}
+
 /**
  * The shortest legal path for one request: breadth-first over the arcs that exist for `caps`, where
  * an arc that opens a data fd may only be the last one, an arc that ends a data fd only the first one
@@ -36,7 +49,7 @@ export const opensFd = (a: IrArc) => a.fd === 'opens-saving' || a.fd === 'opens-
  */
 export function derivePath(fsm: FsmShape, caps: readonly string[], from: string, to: string): string[] | null {
   if (!stateSupported(fsm, caps, from) || !stateSupported(fsm, caps, to)) return null;
-  if (fsm.forbidden.some((f) => f.from === from && f.to === to)) return null;
+  if (isForbidden(fsm, caps, from, to)) return null;
   if (from === to) return [];
   const arcs = fsm.arcs.filter((a) => arcExists(fsm, caps, a));
   const prev = new Map<string, string>([[from, '']]);

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { IrArc, IrFsm } from '../ir/types.js';
 import { arcExists, capsOf, opensFd, stateSupported } from './derive.js';
 
@@ -8,7 +9,12 @@ import { arcExists, capsOf, opensFd, stateSupported } from './derive.js';
  * looks up `next[that][to]` instead; the driver executes the one arc to the result and asks again,
  * until it reaches `to`. A result of ERROR means "refuse" (EINVAL).
  *
- * This module runs that algorithm on any table, compares it with the spec's derived paths, and
+ * The algorithm changed once (`StepAlgorithm`): from 4db52602a607 (6.2) the skip loop only stopped at a
+ * state whose flags the device has, so a blocked entry (ERROR, which needs every bit) was looked up
+ * forever; since a26b499b757c (7.2, 6.12.96) the loop also stops at ERROR. Facts from
+ * drivers/vfio/vfio_main.c `vfio_mig_get_next_state` at both versions; the code here is our own.
+ *
+ * This module runs either algorithm on any table, compares it with the spec's derived paths, and
  * derives one table that reproduces the spec for every capability set.
  */
 
@@ -32,14 +38,36 @@ export type FsmFacts = Pick<
   'states' | 'requires' | 'arcs' | 'endpointOnly' | 'forbidden' | 'error' | 'capabilitySets' | 'paths'
 > & { flagBits: Record<string, number> };
 
+/**
+ * A version of the kernel's step algorithm. `original`: the skip loop runs until it reaches a state whose
+ * flags the device has (4db52602a607 "vfio: Extend the device migration protocol with PRE_COPY", 6.2, up to
+ * the fix). `stops-at-error`: the loop also ends at ERROR, which is then refused with EINVAL (a26b499b757c
+ * "vfio: prevent infinite loop in vfio_mig_get_next_state() on blocked arc", 7.2 and 6.12.96).
+ */
+export type StepAlgorithm = 'original' | 'stops-at-error';
+export const STEP_ALGORITHMS: readonly StepAlgorithm[] = ['original', 'stops-at-error'];
+
 /** What the kernel algorithm does with one request on one device. */
 export type KernelOutcome =
   | { kind: 'path'; path: string[] }
-  | { kind: 'refused'; after: string[]; reason: string }
+  /**
+   * EINVAL. `by: 'driver'`: the core handed the driver a step it has no arc for (`next == cur`), and
+   * drivers WARN and return EINVAL for it; otherwise the core refused.
+   */
+  | { kind: 'refused'; after: string[]; reason: string; by?: 'driver'; step?: [string, string] }
   | { kind: 'loop'; where: 'skip' | 'steps'; after: string[]; cycle: string[] };
 
 export interface KernelTableFinding {
-  problem: 'non-termination' | 'path-differs' | 'interior-saving-state' | 'interior-fd' | 'not-an-arc' | 'bad-table';
+  problem:
+    | 'non-termination'
+    | 'driver-einval'
+    | 'path-differs'
+    | 'interior-saving-state'
+    | 'interior-fd'
+    | 'not-an-arc'
+    | 'bad-table';
+  /** The step algorithm the finding was made with. */
+  algorithm: StepAlgorithm;
   caps: string;
   request: string;
   /** The states the kernel's algorithm stepped through (for a loop: up to and including the cycle). */
@@ -61,7 +89,8 @@ function requiresMask(t: KernelTable, flagBits: Record<string, number>, state: s
 
 /**
  * One call of the kernel's `vfio_mig_get_next_state`: validate, look up, skip unsupported states.
- * Returns the next state, `null` for EINVAL, or the skip cycle when the loop never ends.
+ * Returns the next state, `null` for EINVAL, or the skip cycle when the loop never ends. With
+ * `stopAt` (the error state, for the `stops-at-error` algorithm) the skip loop also ends there.
  */
 export function kernelNextState(
   t: KernelTable,
@@ -69,6 +98,7 @@ export function kernelNextState(
   deviceMask: number,
   cur: string,
   to: string,
+  stopAt?: string,
 ): { next: string } | { refused: string } | { skipCycle: string[] } {
   const ok = (s: string) => {
     const need = requiresMask(t, flagBits, s);
@@ -78,7 +108,7 @@ export function kernelNextState(
   if (!(to in t.next) || !ok(to)) return { refused: `requested state ${to} is not one the device has` };
   let next = t.next[cur]?.[to];
   const seen: string[] = [];
-  while (next !== undefined && !ok(next)) {
+  while (next !== undefined && next !== stopAt && !ok(next)) {
     if (seen.includes(next)) return { skipCycle: [...seen.slice(seen.indexOf(next)), next] };
     seen.push(next);
     next = t.next[next]?.[to];
@@ -87,7 +117,11 @@ export function kernelNextState(
   return { next };
 }
 
-/** A whole request: the driver executes one arc per call until it reaches `to`. */
+/**
+ * A whole request: the driver executes one arc per call until it reaches `to`. A step to the state the
+ * device is already in is an arc no driver implements: drivers end their step function with a WARN and
+ * EINVAL for any pair they do not know, so the request fails there (`driver-einval`).
+ */
 export function runKernelRequest(
   t: KernelTable,
   flagBits: Record<string, number>,
@@ -95,17 +129,26 @@ export function runKernelRequest(
   caps: readonly string[],
   from: string,
   to: string,
+  algorithm: StepAlgorithm = 'original',
 ): KernelOutcome {
   const mask = maskOf(flagBits, caps);
   const after: string[] = [];
   let cur = from;
   const visited = [from];
+  const stopAt = algorithm === 'stops-at-error' ? error : undefined;
   while (cur !== to) {
-    const r = kernelNextState(t, flagBits, mask, cur, to);
+    const r = kernelNextState(t, flagBits, mask, cur, to, stopAt);
     if ('refused' in r) return { kind: 'refused', after, reason: r.refused };
     if ('skipCycle' in r) return { kind: 'loop', where: 'skip', after, cycle: r.skipCycle };
     if (r.next === error) return { kind: 'refused', after, reason: `the table answers ${error}` };
-    if (r.next === cur) return { kind: 'loop', where: 'steps', after, cycle: [cur, cur] };
+    if (r.next === cur)
+      return {
+        kind: 'refused',
+        after,
+        by: 'driver',
+        step: [cur, cur],
+        reason: `the driver is asked for the step ${cur} → ${cur}, which it has no arc for (WARN, EINVAL)`,
+      };
     after.push(r.next);
     if (visited.includes(r.next))
       return { kind: 'loop', where: 'steps', after, cycle: visited.slice(visited.indexOf(r.next)).concat(r.next) };
@@ -184,11 +227,16 @@ export function arcsAlong(
 }
 
 /**
- * Run the kernel's algorithm over `t` for every capability set the spec defines and every request
- * from a state the device can be in, and report where it differs from the spec or misbehaves.
+ * Run the kernel's algorithm (`original` unless told otherwise) over `t` for every capability set the
+ * spec defines and every request from a state the device can be in, and report where it differs from
+ * the spec or misbehaves.
  */
-export function checkKernelTable(fsm: FsmFacts, t: KernelTable): KernelTableFinding[] {
-  const findings: KernelTableFinding[] = [];
+export function checkKernelTable(
+  fsm: FsmFacts,
+  t: KernelTable,
+  algorithm: StepAlgorithm = 'original',
+): KernelTableFinding[] {
+  const findings: (Omit<KernelTableFinding, 'algorithm'> & { algorithm?: StepAlgorithm })[] = [];
   const states = t.states ?? fsm.states;
   const flagBits = { ...fsm.flagBits, ...(t.capabilityFlags ?? {}) };
   for (const s of fsm.states) {
@@ -221,7 +269,8 @@ export function checkKernelTable(fsm: FsmFacts, t: KernelTable): KernelTableFind
           });
     }
   }
-  if (findings.length) return findings;
+  const tag = () => findings.map((f) => ({ ...f, algorithm }) as KernelTableFinding);
+  if (findings.length) return tag();
   for (const key of fsm.capabilitySets) {
     const caps = capsOf(key);
     for (const from of fsm.states) {
@@ -229,7 +278,19 @@ export function checkKernelTable(fsm: FsmFacts, t: KernelTable): KernelTableFind
       for (const to of fsm.states) {
         const request = `${from}->${to}`;
         const expected = fsm.paths[key]?.[from]?.[to] ?? null;
-        const o = runKernelRequest(t, flagBits, fsm.error, caps, from, to);
+        const o = runKernelRequest(t, flagBits, fsm.error, caps, from, to, algorithm);
+        if (o.kind === 'refused' && o.by === 'driver' && o.step) {
+          const [a, b] = o.step;
+          findings.push({
+            problem: 'driver-einval',
+            caps: key,
+            request,
+            path: o.after,
+            expected,
+            message: `next[${a}][${to}] = ${b}: the core asks the driver for the step ${a} → ${b}, an arc no driver implements; drivers WARN and return EINVAL${expected === null ? ' (the spec refuses this request, but without a kernel warning)' : `, where the spec's path is ${fmt(expected)}`}`,
+          });
+          continue;
+        }
         if (o.kind === 'loop') {
           findings.push({
             problem: 'non-termination',
@@ -260,7 +321,7 @@ export function checkKernelTable(fsm: FsmFacts, t: KernelTable): KernelTableFind
       }
     }
   }
-  return findings;
+  return tag();
 }
 
 /** The spec's required flags in the kernel format; ERROR (never requestable) as the kernel writes it. */
@@ -362,24 +423,172 @@ export function deriveKernelTable(fsm: FsmFacts): DerivedKernelTable {
   return { table: t, inexpressible };
 }
 
-/** Read a table written as JSON (the kernel format); unknown keys such as "//" are ignored. */
-export function parseKernelTable(json: unknown): KernelTable {
-  const o = json as Partial<KernelTable> | null;
-  if (
-    !o ||
-    typeof o !== 'object' ||
-    typeof o.next !== 'object' ||
-    typeof o.requires !== 'object' ||
-    !o.next ||
-    !o.requires
-  )
-    throw new Error(
-      'a kernel table is a JSON object with "next" (from → to → next state) and "requires" (state → flags)',
+/** A kernel table that cannot be read: one line saying what is wrong and where. */
+export class KernelTableInputError extends Error {}
+
+/** Keys a kernel table may have besides the four the checker reads (the generated table's own notes). */
+const NOTE_KEYS = new Set(['format', 'notes', 'inexpressible']);
+const TABLE_KEYS = new Set(['states', 'capabilityFlags', 'requires', 'next']);
+
+const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const show = (v: unknown) => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
+
+/**
+ * Read a table written as JSON (the kernel format). Every field is validated; with `facts`, state and
+ * flag names and flag values must be the spec's. Keys starting with "//" and the generated table's
+ * notes ("format", "notes", "inexpressible") are ignored. Throws KernelTableInputError (one line).
+ */
+export function parseKernelTable(json: unknown, facts?: Pick<FsmFacts, 'states' | 'flagBits'>): KernelTable {
+  const bad = (msg: string) => new KernelTableInputError(msg);
+  if (!isRecord(json))
+    throw bad('a kernel table is a JSON object with "next" (from → to → next state) and "requires" (state → flags)');
+  for (const k of Object.keys(json))
+    if (!TABLE_KEYS.has(k) && !NOTE_KEYS.has(k) && !k.startsWith('//'))
+      throw bad(
+        `unknown key ${show(k)}: a kernel table has "next", "requires" and optionally "states" and "capabilityFlags" ("//" keys are comments)`,
+      );
+  if (!isRecord(json.next) || !isRecord(json.requires))
+    throw bad('a kernel table is a JSON object with "next" (from → to → next state) and "requires" (state → flags)');
+
+  const specStates = facts?.states;
+  let states: string[] | undefined;
+  if (json.states !== undefined) {
+    if (!Array.isArray(json.states) || !json.states.every((x) => typeof x === 'string'))
+      throw bad('"states" must be a list of state names');
+    states = json.states as string[];
+    const dup = states.find((x, i) => states!.indexOf(x) !== i);
+    if (dup) throw bad(`states: ${show(dup)} is listed twice`);
+    if (specStates) {
+      const extra = states.find((x) => !specStates.includes(x));
+      if (extra) throw bad(`states: ${show(extra)} is not a state of the spec (${specStates.join(', ')})`);
+      const missing = specStates.find((x) => !states!.includes(x));
+      if (missing) throw bad(`states: ${show(missing)} is missing (the spec's states are ${specStates.join(', ')})`);
+      if (states.join() !== specStates.join())
+        throw bad(`states must be in value order: ${specStates.join(', ')} (the table has ${states.join(', ')})`);
+    }
+  }
+  const knownStates = specStates ?? states;
+  const needState = (s: string, where: string) => {
+    if (knownStates && !knownStates.includes(s))
+      throw bad(
+        `${where}: ${show(s)} is not a state of the ${specStates ? 'spec' : 'table'} (${knownStates.join(', ')})`,
+      );
+  };
+
+  let flagBits: Record<string, number> | undefined = facts ? { ...facts.flagBits } : undefined;
+  if (json.capabilityFlags !== undefined) {
+    if (!isRecord(json.capabilityFlags)) throw bad('"capabilityFlags" must be an object of flag name → bit value');
+    for (const [name, v] of Object.entries(json.capabilityFlags)) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > 0x80000000 || (v & (v - 1)) !== 0)
+        throw bad(`capabilityFlags.${name}: ${show(v)} is not a single bit`);
+      if (facts) {
+        if (!(name in facts.flagBits))
+          throw bad(
+            `capabilityFlags: ${show(name)} is not a capability flag of the spec (${Object.keys(facts.flagBits).join(', ')})`,
+          );
+        if (facts.flagBits[name] !== v)
+          throw bad(`capabilityFlags.${name} is ${v}, but the uAPI's value is ${facts.flagBits[name]}`);
+      }
+    }
+    flagBits = { ...(flagBits ?? {}), ...(json.capabilityFlags as Record<string, number>) };
+  }
+  const knownMask = flagBits ? Object.values(flagBits).reduce((m, b) => m | b, 0) >>> 0 : undefined;
+
+  for (const [s, r] of Object.entries(json.requires)) {
+    needState(s, 'requires');
+    const where = `requires.${s}`;
+    if (r === 'ALL') continue;
+    if (typeof r === 'number') {
+      if (!Number.isInteger(r) || r < 0 || r > ALL_BITS) throw bad(`${where}: ${show(r)} is not a 32-bit mask`);
+      if (knownMask !== undefined && r !== ALL_BITS && (r & ~knownMask) >>> 0 !== 0)
+        throw bad(
+          `${where}: mask 0x${r.toString(16)} has bits that are not capability flags (known: 0x${knownMask.toString(16)}; write "ALL" or 4294967295 for ~0U)`,
+        );
+      continue;
+    }
+    if (!Array.isArray(r) || !r.every((x) => typeof x === 'string'))
+      throw bad(`${where} must be a list of flag names, a bit mask or "ALL"`);
+    for (const name of r as string[]) {
+      if (flagBits && !(name in flagBits))
+        throw bad(`${where}: ${show(name)} is not a capability flag (${Object.keys(flagBits).join(', ')})`);
+      if ((r as string[]).indexOf(name) !== (r as string[]).lastIndexOf(name))
+        throw bad(`${where}: ${show(name)} is listed twice`);
+    }
+  }
+  for (const [from, row] of Object.entries(json.next)) {
+    needState(from, 'next');
+    if (!isRecord(row)) throw bad(`next.${from} must be an object of requested state → next state`);
+    for (const [to, n] of Object.entries(row)) {
+      needState(to, `next.${from}`);
+      if (typeof n !== 'string') throw bad(`next.${from}.${to}: ${show(n)} is not a state name`);
+      needState(n, `next.${from}.${to}`);
+    }
+  }
+  return {
+    ...(states ? { states } : {}),
+    ...(json.capabilityFlags !== undefined ? { capabilityFlags: json.capabilityFlags as Record<string, number> } : {}),
+    requires: json.requires as KernelTable['requires'],
+    next: json.next as KernelTable['next'],
+  };
+}
+
+/** Largest kernel-table file read (a table is a few kB; the generated one about 3 kB). */
+export const KERNEL_TABLE_MAX_BYTES = 1 << 20;
+
+/**
+ * Read and validate a kernel-table file, reading at most `limit` bytes: `/dev/zero` or a huge file fails
+ * at once instead of filling memory. Throws KernelTableInputError with one line naming the file.
+ */
+export function readKernelTableFile(
+  file: string,
+  facts?: Pick<FsmFacts, 'states' | 'flagBits'>,
+  limit = KERNEL_TABLE_MAX_BYTES,
+): KernelTable {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new KernelTableInputError(
+      `${file}: ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : `cannot be opened (${code})`}`,
     );
-  for (const [s, r] of Object.entries(o.requires))
-    if (!(r === 'ALL' || typeof r === 'number' || (Array.isArray(r) && r.every((x) => typeof x === 'string'))))
-      throw new Error(`requires.${s} must be a list of flag names, a bit mask or "ALL"`);
-  return o as KernelTable;
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    if (fstatSync(fd).isDirectory())
+      throw new KernelTableInputError(`${file}: is a directory, not a kernel-table JSON file`);
+    const buf = Buffer.alloc(64 << 10);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        throw new KernelTableInputError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code})`);
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > limit)
+        throw new KernelTableInputError(
+          `${file}: more than ${limit >> 10} KiB; a kernel table is a few kB of JSON (is this the right file?)`,
+        );
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (e) {
+    throw new KernelTableInputError(`${file}: not JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  try {
+    return parseKernelTable(json, facts);
+  } catch (e) {
+    if (e instanceof KernelTableInputError) throw new KernelTableInputError(`${file}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** The checker's facts from the IR: the state machine plus the capability flag bits. */

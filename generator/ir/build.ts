@@ -8,6 +8,7 @@ import type {
   FlagSet,
   Ioctl,
   OutOfScope,
+  KernelFix,
   Rule,
   Site,
   StateMachine,
@@ -37,6 +38,7 @@ interface Collected {
   fsms: { item: StateMachine; exportName: string }[];
   rules: { item: Rule; exportName: string }[];
   outOfScope: { item: OutOfScope; exportName: string }[];
+  kernelFixes: { item: KernelFix; exportName: string }[];
 }
 
 const bySite = (a: { item: { site: Site } }, b: { item: { site: Site } }) =>
@@ -59,6 +61,7 @@ export function collect(exports: Record<string, unknown>): Collected {
     fsms: [],
     rules: [],
     outOfScope: [],
+    kernelFixes: [],
   };
   for (const [exportName, value] of Object.entries(exports)) {
     if (!value || typeof value !== 'object' || !('kind' in value) || !('site' in value)) continue;
@@ -94,6 +97,9 @@ export function collect(exports: Record<string, unknown>): Collected {
       case 'outOfScope':
         c.outOfScope.push(entry);
         break;
+      case 'kernelFix':
+        c.kernelFixes.push(entry);
+        break;
     }
   }
   for (const list of Object.values(c)) (list as { item: { site: Site } }[]).sort(bySite);
@@ -124,6 +130,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
     features: {},
     fsm: undefined as never,
     rules: {},
+    kernelFixes: [],
   };
   const files = new Set<string>();
   const note = (s: Site) => files.add(site(s).file);
@@ -407,6 +414,9 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
         from: f.from,
         to: f.to,
         errno: f.errno,
+        when: [...(f.when ?? [])],
+        unless: [...(f.unless ?? [])],
+        ...(f.kernelFix ? { kernelFix: f.kernelFix } : {}),
         doc: f.doc ?? '',
         site: site(f.site),
       })),
@@ -434,6 +444,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
       doc: docOf(item, exportName),
       site: site(item.site),
       strength: item.strength,
+      ...(item.tolerance ? { tolerance: { ...item.tolerance } } : {}),
       kind: b.kind,
     };
     switch (b.kind) {
@@ -443,6 +454,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
           on: b.on,
           validIn: b.validIn === 'any' ? 'any' : [...b.validIn],
           otherwise: b.otherwise,
+          ...(b.otherwiseStrength ? { otherwiseStrength: b.otherwiseStrength } : {}),
         });
         break;
       case 'stream':
@@ -488,6 +500,34 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
           });
         ir.outOfScope[n] = g.reason;
       }
+  }
+  // Kernel fixes, oldest first; each lists the forbidden requests that name it.
+  for (const { item } of [...c.kernelFixes].sort((a, b) => (a.item.date < b.item.date ? -1 : 1))) {
+    note(item.site);
+    if (ir.kernelFixes.some((k) => k.id === item.name)) {
+      problems.push({
+        site: site(item.site),
+        message: `kernel fix id ${item.name} is used twice`,
+        hint: 'give each kernel fix its own id',
+      });
+      continue;
+    }
+    ir.kernelFixes.push({
+      id: item.name,
+      commit: item.commit,
+      subject: item.subject,
+      date: item.date,
+      ...(item.merged ? { merged: item.merged } : {}),
+      fixedIn: { mainline: item.fixedIn.mainline, stable: [...item.fixedIn.stable] },
+      ...(item.fixes ? { fixes: { ...item.fixes } } : {}),
+      before: item.before,
+      after: item.after,
+      about: item.about,
+      ...(item.stepAlgorithm ? { stepAlgorithm: item.stepAlgorithm } : {}),
+      requests: (ir.fsm?.forbidden ?? []).filter((f) => f.kernelFix === item.name).map((f) => `${f.from}->${f.to}`),
+      sources: [...item.sources],
+      site: site(item.site),
+    });
   }
 
   ir.meta.specFiles = [...files].sort();

@@ -156,7 +156,37 @@ export interface IrForbidden {
   from: string;
   to: string;
   errno: string;
+  /** The request is forbidden only on devices with all of these flags (empty: every device)… */
+  when: string[];
+  /** …and none of these (a flag that lifts the ban). */
+  unless: string[];
+  /** Id of the kernel fix (in `kernelFixes`) that changed what real kernels do for this request. */
+  kernelFix?: string;
   doc: string;
+  site: IrSite;
+}
+
+/**
+ * A kernel change to what a request gets, by release. A release has the fix when it is at least
+ * `fixedIn.mainline`, or in a listed stable series at or after the listed version (`6.12.96`).
+ * Releases before `fixes.release` never had the affected behaviour.
+ */
+export interface IrKernelFix {
+  id: string;
+  commit: string;
+  subject: string;
+  date: string;
+  merged?: string;
+  fixedIn: { mainline: string; stable: string[] };
+  fixes?: { commit: string; subject: string; release: string };
+  /** What an affected request gets before and after the fix: `hang`, `ok`, or an errno name. */
+  before: string;
+  after: string;
+  about: string;
+  stepAlgorithm?: 'skip-loop-stops-at-error';
+  /** Derived: the forbidden requests (`FROM->TO`) that name this fix. */
+  requests: string[];
+  sources: string[];
   site: IrSite;
 }
 
@@ -183,12 +213,16 @@ export interface IrFsm extends IrItem {
 
 export interface IrRule extends IrItem {
   id: string;
-  strength: 'must' | 'should';
+  /** must (fails), should (warns), estimate (measured and reported; warns only outside a stated tolerance). */
+  strength: 'must' | 'should' | 'estimate';
+  tolerance?: { stated: boolean; bytes?: number; relative?: number; note: string };
   kind: 'state-validity' | 'stream' | 'errno' | 'capability' | 'behaviour';
   op?: string;
   on?: string;
   validIn?: string[] | 'any';
   otherwise?: string;
+  /** `should` when the text only recommends the errno outside the valid states (a call that succeeds there still fails). */
+  otherwiseStrength?: 'should';
   io?: 'read' | 'write';
   perState?: Record<string, { allowed: boolean; end?: 'ENOMSG' | 'EOF'; never?: string[]; otherwise?: string }>;
   condition?: string;
@@ -235,4 +269,6 @@ export interface Ir {
   features: Record<string, IrFeature>;
   fsm: IrFsm;
   rules: Record<string, IrRule>;
+  /** Kernel fixes that changed behaviour the spec describes, oldest first. */
+  kernelFixes: IrKernelFix[];
 }

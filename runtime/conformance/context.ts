@@ -8,7 +8,7 @@ import { arcOf, stateExists, type SpecData, type SpecRule } from './spec-data.js
 import { Skip, type Mismatch } from './verdict.js';
 
 export interface SuiteOptions {
-  /** Issue requests the spec forbids (a real 6.12 kernel spins forever on STOP_COPY→PRE_COPY*). */
+  /** Issue requests the spec forbids (kernels before 7.2 / 6.12.96 spin forever on STOP_COPY→PRE_COPY*). */
   withForbidden: boolean;
   /** How long a forbidden request may take before it counts as hung. */
   forbiddenTimeoutMs: number;
@@ -76,15 +76,15 @@ export class CheckContext {
     if (!this.notes.includes(text)) this.notes.push(text);
   }
 
-  fail(what: string, expected: string, observed: string): void {
+  fail(what: string, expected: string, observed: string, strength?: 'should'): void {
     const calls = this.calls();
-    this.mismatches.push({ what, expected, observed, calls: calls.slice(-24) });
+    this.mismatches.push({ what, expected, observed, calls: calls.slice(-24), ...(strength ? { strength } : {}) });
   }
 
   /** Record a mismatch unless observed equals expected; returns whether they matched. */
-  expect(what: string, expected: string, observed: string): boolean {
+  expect(what: string, expected: string, observed: string, strength?: 'should'): boolean {
     if (expected === observed) return true;
-    this.fail(what, expected, observed);
+    this.fail(what, expected, observed, strength);
     return false;
   }
 

@@ -14,7 +14,7 @@ const MARK: Record<Status, string> = {
 /** One line for a rule, plus details when it did not pass. */
 export function formatResult(r: RuleResult, verbose = false): string {
   const lines = [
-    `${MARK[r.status]} ${r.rule}${r.strength === 'should' ? ' (should)' : ''}${r.why ? ` — ${r.why}` : ''}`,
+    `${MARK[r.status]} ${r.rule}${r.strength === 'must' ? '' : ` (${r.strength})`}${r.why ? ` — ${r.why}` : ''}`,
   ];
   const detailed = r.status === 'fail' || r.status === 'warn' || (verbose && r.status === 'expected-fail');
   if (detailed)
@@ -23,7 +23,8 @@ export function formatResult(r: RuleResult, verbose = false): string {
       for (const c of m.calls.slice(-6)) lines.push(`        | ${c}`);
     }
   if (detailed && r.mismatches.length > 6) lines.push(`      … and ${r.mismatches.length - 6} more`);
-  if (verbose || detailed) for (const n of r.notes) lines.push(`      note: ${n}`);
+  // An estimate's result is its measured accuracy: always shown.
+  if (verbose || detailed || r.strength === 'estimate') for (const n of r.notes) lines.push(`      note: ${n}`);
   return lines.join('\n');
 }
 
@@ -32,7 +33,7 @@ export function formatSummary(report: Report): string {
   const parts = [
     `${s.pass} pass`,
     `${s.fail} fail`,
-    s.warn && `${s.warn} warn (should)`,
+    s.warn && `${s.warn} warn (should, or an estimate outside its stated tolerance)`,
     s.expectedFail && `${s.expectedFail} expected failure(s)`,
     s.stale && `${s.stale} stale known failure(s)`,
     `${s.skip} skipped`,

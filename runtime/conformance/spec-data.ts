@@ -10,12 +10,14 @@ export interface SpecRule {
   id: string;
   since: string;
   doc?: string;
-  strength: 'must' | 'should';
+  strength: 'must' | 'should' | 'estimate';
+  tolerance?: { stated: boolean; bytes?: number; relative?: number; note: string };
   kind: 'state-validity' | 'stream' | 'errno' | 'capability' | 'behaviour';
   op?: string;
   on?: string;
   validIn?: string[] | 'any';
   otherwise?: string;
+  otherwiseStrength?: 'should';
   io?: 'read' | 'write';
   perState?: Record<string, { allowed: boolean; end?: 'ENOMSG' | 'EOF'; never?: string[]; otherwise?: string }>;
   condition?: string;
@@ -41,7 +43,9 @@ export interface SpecFsm {
   initial: string;
   error: string;
   arcs: SpecArc[];
-  forbidden: { from: string; to: string; errno: string }[];
+  /** `kernelFix`: id of the kernel fix (in SpecData.kernelFixes) that changed what kernels do for it. */
+  /** `when`/`unless`: the capability flags the ban depends on (absent in IRs older than them: every device). */
+  forbidden: { from: string; to: string; errno: string; when?: string[]; unless?: string[]; kernelFix?: string }[];
   paths: Record<string, Record<string, Record<string, string[] | null>>>;
 }
 
@@ -62,6 +66,20 @@ export interface SpecData {
   fsm: SpecFsm;
   features: Record<string, SpecFeature>;
   states: Record<string, number>;
+  /** Kernel fixes by release (absent in IRs older than the field). */
+  kernelFixes?: SpecKernelFix[];
+}
+
+/** A kernel change to what a request gets, as `ir.kernelFixes` holds it. */
+export interface SpecKernelFix {
+  id: string;
+  commit: string;
+  subject: string;
+  fixedIn: { mainline: string; stable: string[] };
+  fixes?: { commit: string; subject: string; release: string };
+  before: string;
+  after: string;
+  requests: string[];
 }
 
 /** Take what the suite needs from an IR object (the generator's or `generated/ir.json`). */
@@ -69,7 +87,14 @@ export function specDataFromIr(ir: unknown, label: string): SpecData {
   const x = ir as Omit<SpecData, 'label'>;
   if (!x || typeof x !== 'object' || !x.rules || !x.fsm || !x.features || !x.states)
     throw new Error(`${label} is not a vfio-uapi IR (it needs rules, fsm, features and states)`);
-  return { label, rules: x.rules, fsm: x.fsm, features: x.features, states: x.states };
+  return {
+    label,
+    rules: x.rules,
+    fsm: x.fsm,
+    features: x.features,
+    states: x.states,
+    ...(Array.isArray(x.kernelFixes) ? { kernelFixes: x.kernelFixes } : {}),
+  };
 }
 
 /** The committed spec: `generated/ir.json`. */
@@ -85,6 +110,23 @@ export function capsKeyFor(fsm: SpecFsm, flags: number, flagBits: Record<string,
     .map(([n]) => n);
   const key = names.join('+');
   return fsm.capabilitySets.includes(key) ? key : null;
+}
+
+/** Is `from → to` forbidden for a device with this capability set? */
+export function forbiddenFor(
+  fsm: SpecFsm,
+  caps: string,
+  from: string,
+  to: string,
+): SpecFsm['forbidden'][number] | undefined {
+  const have = caps.split('+');
+  return fsm.forbidden.find(
+    (f) =>
+      f.from === from &&
+      f.to === to &&
+      (f.when ?? []).every((c) => have.includes(c)) &&
+      !(f.unless ?? []).some((c) => have.includes(c)),
+  );
 }
 
 /** Does a device with this capability set have this state? */

@@ -44,13 +44,15 @@ function classify(
   rule: SpecRule,
   raw: 'pass' | 'fail' | 'skip' | 'no-check',
   known: KnownFailures | null | undefined,
+  onlyShould = false,
 ): { status: Status; why?: string } {
   const expected = known?.entries.get(rule.id);
   if (expected !== undefined) {
     if (raw === 'fail') return { status: 'expected-fail', why: expected };
     if (raw === 'pass') return { status: 'stale', why: `listed in ${known!.source} (${expected}) but passed` };
   }
-  if (raw === 'fail' && rule.strength === 'should') return { status: 'warn' };
+  if (raw === 'fail' && (rule.strength === 'should' || rule.strength === 'estimate' || onlyShould))
+    return { status: 'warn' };
   return { status: raw };
 }
 
@@ -88,7 +90,8 @@ export async function runConformance(input: ConformanceInput): Promise<Report> {
         raw.reset();
       }
     }
-    const c = classify(rule, outcome, input.knownFailures);
+    const onlyShould = ctx.mismatches.length > 0 && ctx.mismatches.every((m) => m.strength === 'should');
+    const c = classify(rule, outcome, input.knownFailures, onlyShould);
     const result: RuleResult = {
       rule: rule.id,
       kind: rule.kind,

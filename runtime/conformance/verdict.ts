@@ -6,12 +6,15 @@ export interface Mismatch {
   expected: string;
   observed: string;
   calls: string[];
+  /** `should`: the text only recommends what was expected, so this mismatch alone warns. */
+  strength?: 'should';
 }
 
 export type RawStatus = 'pass' | 'fail' | 'skip' | 'no-check';
 
 /**
- * After known failures are applied: `warn` is a failed `should` rule; `expected-fail` a failure the
+ * After known failures are applied: `warn` is a failed `should` rule, or an estimate outside its stated
+ * tolerance; `expected-fail` a failure the
  * known-failure list announced; `stale` an announced failure that passed.
  */
 export type Status = 'pass' | 'fail' | 'warn' | 'expected-fail' | 'stale' | 'skip' | 'no-check';
@@ -19,7 +22,7 @@ export type Status = 'pass' | 'fail' | 'warn' | 'expected-fail' | 'stale' | 'ski
 export interface RuleResult {
   rule: string;
   kind: string;
-  strength: 'must' | 'should';
+  strength: 'must' | 'should' | 'estimate';
   since: string;
   doc?: string;
   status: Status;

@@ -181,10 +181,14 @@ export class Device {
     return r.state;
   }
 
-  /** MIG_DATA_SIZE GET: the driver's estimate of the STOP_COPY volume; null if the device lacks it. */
+  /**
+   * MIG_DATA_SIZE GET: the driver's estimate of the STOP_COPY volume; null if the device does not offer it
+   * (ENOTTY, or EINVAL from kernels whose core sends unknown features to a driver without a feature op).
+   * Other errnos throw; MigrationSession.dataSize() never does.
+   */
   dataSize(): bigint | null {
     const errno = this.feature.call('VFIO_DEVICE_FEATURE_MIG_DATA_SIZE', 'GET');
-    if (errno === 25) return null;
+    if (errno === 25 || errno === 22) return null;
     if (errno) throw VfioError.fromErrno(featureLabel('VFIO_DEVICE_FEATURE_MIG_DATA_SIZE', 'GET'), 'device', errno);
     return decodeVfioDeviceFeatureMigDataSize(this.feature.payload, 0).stop_copy_length;
   }

@@ -26,7 +26,14 @@ export type QuirkName =
 export type Fault =
   | { kind: 'EINTR' | 'EAGAIN'; on: 'read' | 'write'; times?: number }
   | { kind: 'EIO'; arc: { from: string; to: string }; times?: number }
-  | { kind: 'close-data-fd-early'; afterBytes: number };
+  | { kind: 'close-data-fd-early'; afterBytes: number }
+  /** The next calls of an optional feature fail with this errno (how older kernels and drivers say "not here"). */
+  | {
+      kind: 'feature-errno';
+      feature: 'MIG_DATA_SIZE' | 'MIG_PRECOPY_INFOv2';
+      errno: 'EINVAL' | 'ENOTTY' | 'EIO';
+      times?: number;
+    };
 
 export interface EmulatedDeviceOptions {
   personality: Personality;
@@ -58,6 +65,11 @@ export interface DeviceSnapshot {
   digest: string;
   /** Data fds the device model still considers open. */
   openDataFds: number;
+  /**
+   * The states asked for by SET MIG_DEVICE_STATE, oldest first (the last 64), whether or not they succeeded;
+   * `seq` counts requests across all devices of the emulator, so logs of several devices merge in order.
+   */
+  requests: { seq: number; state: string }[];
 }
 
 export interface EmulatorHandle {

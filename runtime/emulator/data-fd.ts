@@ -103,7 +103,8 @@ export function dataFdWrite(call: TransferCall, { device, session }: DataFdTag):
   const chunk = call.readMem(call.buffer, call.count);
   const problem = session.behaviour.accept(chunk);
   if (problem) {
-    session.failure = problem;
+    if (session.behaviour.failuresStick) session.failure = problem;
+    else session.received += chunk.length; // mtty keeps the refused bytes (see personalities/mtty.ts)
     return fail(errnoNumber(problem));
   }
   session.received += chunk.length;

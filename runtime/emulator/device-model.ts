@@ -48,6 +48,8 @@ export class DeviceModel {
   readonly openSessions = new Set<DataSession>();
   /** Set by SET MIG_PRECOPY_INFOv2: PRECOPY_INFO then owns `flags` and may report REINIT. */
   precopyV2 = false;
+  /** The states SET MIG_DEVICE_STATE asked for, last 64 (for tests of the order a runtime sends them in). */
+  readonly requests: { seq: number; state: string }[] = [];
   readonly groupDeviceName: string;
 
   constructor(
@@ -83,6 +85,11 @@ export class DeviceModel {
   }
 
   snapshot() {
-    return { state: this.state, digest: this.personality.digest(), openDataFds: this.openSessions.size };
+    return {
+      state: this.state,
+      digest: this.personality.digest(),
+      openDataFds: this.openSessions.size,
+      requests: this.requests.map((r) => ({ ...r })),
+    };
   }
 }

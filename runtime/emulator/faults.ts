@@ -24,6 +24,14 @@ export class FaultQueue {
     return true;
   }
 
+  /** An errno queued for the next call of this optional feature (MIG_DATA_SIZE, MIG_PRECOPY_INFOv2). */
+  takeFeatureErrno(feature: string): string | undefined {
+    const f = this.pending.find((x) => x.kind === 'feature-errno' && x.feature === feature);
+    if (!f || f.kind !== 'feature-errno') return undefined;
+    this.consume(f);
+    return f.errno;
+  }
+
   /** A queued early close: the next saving session (or the current one) ends after this many bytes. */
   takeEarlyClose(): number | undefined {
     const f = this.pending.find((x) => x.kind === 'close-data-fd-early');

@@ -62,6 +62,8 @@ export function deviceFeature(env: HandlerEnvironment, call: IoctlCall, device: 
   if (check.probe) return value(0);
   const name = check.feature.short;
   const at = call.arg + PAYLOAD;
+  const injected = device.faults.takeFeatureErrno(name);
+  if (injected) return fail(errnoNumber(injected));
   switch (name) {
     case 'MIGRATION': {
       const out = Buffer.alloc(8);

@@ -67,10 +67,7 @@ function runArc(
       if (session?.kind === 'resuming') {
         const failure =
           session.failure !== undefined
-            ? {
-                errno: device.personality.name === 'mtty' ? 'EINVAL' : session.failure,
-                stayInResuming: device.personality.name === 'mtty',
-              }
+            ? { errno: session.failure, stayInResuming: false }
             : device.quirks.has('resume-rejects')
               ? session.behaviour.rejectWith
               : session.behaviour.finish();
@@ -99,6 +96,9 @@ function install(call: IoctlCall, device: DeviceModel, session: DataSession): nu
   return fd;
 }
 
+/** Counts SET MIG_DEVICE_STATE requests across every device of this emulator (see DeviceSnapshot.requests). */
+let requestSeq = 0;
+
 export function setMigrationState(
   env: HandlerEnvironment,
   call: IoctlCall,
@@ -106,6 +106,8 @@ export function setMigrationState(
   requested: number,
 ): SetStateResult {
   const to = (STATE_NAMES[requested] ?? `state ${requested}`) as StateName;
+  device.requests.push({ seq: ++requestSeq, state: to });
+  if (device.requests.length > 64) device.requests.shift();
   const plan = checkRequest(device.capsKey, device.state, to);
   if (!plan.ok) return { errno: plan.errno, dataFd: -1 };
   let opened: DataSession | undefined;

@@ -13,7 +13,7 @@ export type QuirkEffect = { breaks: string } | { legal: string };
 export const QUIRK_BREAKS: Readonly<Record<QuirkName, QuirkEffect>> = {
   'enomsg-in-stop-copy': { breaks: 'stream.eof' },
   'precopy-info-in-stop-copy': { breaks: 'precopy.valid_states' },
-  'dirty-bytes-always-zero': { breaks: 'precopy.accounting' },
+  'dirty-bytes-always-zero': { breaks: 'precopy.temporary_end' },
   'no-precopy-info': { breaks: 'precopy.mandatory' },
   'wrong-argsz-writeback': { breaks: 'struct.argsz' },
   'interior-fd': { breaks: 'mig.state.set.fd' },

@@ -26,16 +26,33 @@ export interface AuditRecord {
 export interface RecoveryRecord {
   /** The failure that triggered recovery. */
   after: string;
+  /** The session's role when it recovered (null: not known yet). */
+  role: 'source' | 'destination' | null;
   /** The state GET reported after the failure (null if GET failed too). */
   observed: string | null;
+  /** none: already where it should be; recovery-state: one SET back to `target`; reset: VFIO_DEVICE_RESET. */
   action: 'none' | 'recovery-state' | 'reset';
+  /** Where recovery aimed: the state a source returns to, or RUNNING for a reset. */
+  target: string;
   /** The state the device ended in. */
   finalState: string | null;
+  /** The device had entered RESUMING: what it received was discarded by the reset, never loaded. */
+  discarded: boolean;
   ok: boolean;
 }
 
+/** An optional query the device did not answer (the session went on without it). */
+export interface UnavailableRecord {
+  op: string;
+  errno: string;
+  /** What the session does without it. */
+  effect: string;
+  /** EINVAL or ENOTTY: how kernels say "not available"; anything else is unusual. */
+  expected: boolean;
+}
+
 export interface SessionReport {
-  mode: 'stepwise' | 'direct';
+  mode: 'stepwise' | 'direct' | 'qemu';
   guard: 'strict' | 'audit';
   capsKey: string;
   steps: StepRecord[];
@@ -43,6 +60,8 @@ export interface SessionReport {
   /** Calls the runtime refused before any syscall (strict mode). */
   refused: { op: string; state: string; rule: string; message: string }[];
   recoveries: RecoveryRecord[];
+  /** Optional queries (MIG_DATA_SIZE, the PRECOPY_INFOv2 opt-in) the device did not answer. */
+  unavailable: UnavailableRecord[];
   dataFdsOpened: number;
   dataFdsClosed: number;
   reinits: number;
@@ -61,6 +80,7 @@ export function emptyReport(
     audit: [],
     refused: [],
     recoveries: [],
+    unavailable: [],
     dataFdsOpened: 0,
     dataFdsClosed: 0,
     reinits: 0,

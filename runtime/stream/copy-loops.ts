@@ -4,11 +4,13 @@
  * holding back what may be the trailer". Failures are FdIoErrors: `read` failed on the input, `write` on
  * the output; the caller knows which side is the device.
  */
-import { readSome, READ_NOTHING_NOW, writeAll, type ReadCounters } from './fd-io.js';
+import { FdIoError, readSome, READ_NOTHING_NOW, READ_WOULD_BLOCK, writeAll, type ReadCounters } from './fd-io.js';
 import type { StreamChecksum } from './checksum.js';
 import { CHUNK } from './chunk.js';
+import { Errno, lastErrno, pread } from '../sys/index.js';
 
-export type CopyEnd = 'eof' | 'nothing-now' | 'limit';
+/** eof: read() returned 0; nothing-now: ENOMSG; would-block: EAGAIN after a poll; limit: `limit` bytes moved. */
+export type CopyEnd = 'eof' | 'nothing-now' | 'would-block' | 'limit';
 
 export interface CopyResult {
   bytes: number;
@@ -28,6 +30,7 @@ export function copySome(
     const n = readSome(from, buf, 0, Math.min(CHUNK, limit - bytes), io);
     if (n === 0) return { bytes, end: 'eof' };
     if (n === READ_NOTHING_NOW) return { bytes, end: 'nothing-now' };
+    if (n === READ_WOULD_BLOCK) return { bytes, end: 'would-block' };
     give(n);
     bytes += n;
   }
@@ -58,7 +61,7 @@ export function copyHoldingTail(
   let body = 0;
   for (;;) {
     const n = readSome(from, buf, held, CHUNK, io);
-    if (n === READ_NOTHING_NOW) continue;
+    if (n === READ_NOTHING_NOW || n === READ_WOULD_BLOCK) continue;
     if (n === 0) break;
     const have = held + n;
     const out = have - hold;
@@ -72,4 +75,25 @@ export function copyHoldingTail(
     } else held = have;
   }
   return { body, tail: Buffer.from(buf.subarray(0, held)) };
+}
+
+/**
+ * Add `length` bytes of a regular file, from `offset`, to `checksum` with positioned reads (the file position
+ * is left alone). Returns how many bytes were there: fewer than `length` when the file is shorter now.
+ */
+export function checksumRange(fd: number, offset: number, length: number, checksum: StreamChecksum): number {
+  const buf = checksum.buffer;
+  let done = 0;
+  while (done < length) {
+    const n = pread(fd, buf, Math.min(CHUNK, length - done), offset + done);
+    if (n === 0) break;
+    if (n < 0) {
+      const errno = lastErrno();
+      if (errno === Errno.EINTR) continue;
+      throw new FdIoError('read', errno);
+    }
+    checksum.update(n);
+    done += n;
+  }
+  return done;
 }

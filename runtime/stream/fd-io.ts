@@ -6,6 +6,8 @@ import { Errno, lastErrno, poll, POLLIN, POLLOUT, read, write } from '../sys/ind
 
 /** read() found nothing for now (ENOMSG: temporary end of the pre-copy stream). */
 export const READ_NOTHING_NOW = -1;
+/** A non-blocking fd still had nothing after a poll (EAGAIN twice): not the device's ENOMSG. */
+export const READ_WOULD_BLOCK = -2;
 
 const pollBuf = Buffer.alloc(8);
 
@@ -24,9 +26,9 @@ export interface ReadCounters {
 }
 
 /**
- * One read of up to `length` bytes into buf at `offset`. Returns the byte count (0 = end of data), or
- * READ_NOTHING_NOW for ENOMSG. Throws `{ errno }` for anything else. A non-blocking fd answering EAGAIN
- * is polled for at most `eagainWaitMs` and then reported as READ_NOTHING_NOW too.
+ * One read of up to `length` bytes into buf at `offset`. Returns the byte count (0 = end of data),
+ * READ_NOTHING_NOW for ENOMSG, or READ_WOULD_BLOCK when a non-blocking fd answering EAGAIN still has nothing
+ * after a poll of at most `eagainWaitMs`. Throws an FdIoError for anything else.
  */
 export function readSome(
   fd: number,
@@ -52,6 +54,10 @@ export function readSome(
       const e2 = lastErrno();
       if (e2 === Errno.EAGAIN || e2 === Errno.EINTR) {
         counters.eagain++;
+        return READ_WOULD_BLOCK;
+      }
+      if (e2 === Errno.ENOMSG) {
+        counters.enomsg++;
         return READ_NOTHING_NOW;
       }
       throw new FdIoError('read', e2);
@@ -71,7 +77,7 @@ export function readFully(fd: number, buf: Buffer, length: number, counters: Rea
   while (got < length) {
     const n = readSome(fd, buf, got, length - got, counters);
     if (n === 0) break;
-    if (n === READ_NOTHING_NOW) {
+    if (n < 0) {
       if (++idle > 1000) break;
       continue;
     }

@@ -5,7 +5,16 @@ import type { Endpoint } from './endpoints.js';
 import { writeAll, type ReadCounters } from './fd-io.js';
 import { StreamChecksum } from './checksum.js';
 import { checksumHex, encodeHeader, encodeTrailer, UAPI_VERSION } from './format.js';
-import { saveStream, type ChunkSink, type SaveResult, type SaveStreamOptions } from './save.js';
+import {
+  checkSaveStart,
+  failSide,
+  fromIo,
+  saveStream,
+  type ChunkSink,
+  type SaveResult,
+  type SaveStreamOptions,
+} from './save.js';
+import { FdIoError } from './fd-io.js';
 
 export interface SaveToOptions extends SaveStreamOptions {
   /** Write the bare stream, without header and trailer. */
@@ -78,19 +87,21 @@ export async function saveToEndpoint(
   out: Endpoint,
   opts: SaveToOptions = {},
 ): Promise<SaveToResult> {
+  checkSaveStart(session);
   const sink = new FdSink(out.fd, !opts.raw);
   let fileBytes = 0;
-  if (!opts.raw) {
-    const header = encodeHeader(headerFor(session.device!));
-    writeAll(out.fd, header, header.length, sink.io);
-    fileBytes += header.length;
-  }
+  /** Header and trailer writes: a failure is the output's, and the source goes back where it started. */
+  const put = (bytes: Buffer) => {
+    try {
+      writeAll(out.fd, bytes, bytes.length, sink.io);
+    } catch (e) {
+      throw failSide(session, e instanceof FdIoError ? fromIo(e, 'sink', session.state) : e, 'save');
+    }
+    fileBytes += bytes.length;
+  };
+  if (!opts.raw) put(encodeHeader(headerFor(session.device!)));
   const result = await saveStream(session, sink, opts);
   fileBytes += sink.bytes;
-  if (!opts.raw) {
-    const trailer = encodeTrailer(sink.bytes, sink.digest());
-    writeAll(out.fd, trailer, trailer.length, sink.io);
-    fileBytes += trailer.length;
-  }
+  if (!opts.raw) put(encodeTrailer(sink.bytes, sink.digest()));
   return { ...result, checksum: sink.checksum ? checksumHex(sink.digest()) : null, fileBytes };
 }

@@ -1,15 +1,19 @@
 /**
- * Load: write a saved stream into a device in RESUMING, then move it on (RUNNING by default). The stream's
- * header is checked before the device is touched; the checksum and trailer are checked before the device leaves
- * RESUMING, so a damaged stream never gets to run.
+ * Load: write a saved stream into a device in RESUMING, then move it on (RUNNING by default), by the commit
+ * protocol of PROTOCOL.md. The header is checked before the device is touched; from a regular file the whole
+ * body's checksum is verified before the device is touched too (a pre-pass with positioned reads); from a pipe
+ * or socket the checksum and trailer are checked before the device leaves RESUMING. On any failure once the
+ * device entered RESUMING it is reset (VFIO_DEVICE_RESET), so what it received is discarded, never loaded.
  */
 import type { StateName } from '../../generated/constants.js';
 import type { Device } from '../device/device.js';
-import { VfioError } from '../errors.js';
+import { isVfioError, VfioError } from '../errors.js';
+import type { DeviceOutcome } from '../migration/outcome.js';
 import type { MigrationSession } from '../migration/session.js';
+import { Errno, errnoName } from '../sys/index.js';
 import type { Endpoint } from './endpoints.js';
 import { CHUNK } from './chunk.js';
-import { copyHoldingTail } from './copy-loops.js';
+import { checksumRange, copyHoldingTail } from './copy-loops.js';
 import { FdIoError, readFully, type ReadCounters } from './fd-io.js';
 import { StreamChecksum } from './checksum.js';
 import {
@@ -22,7 +26,7 @@ import {
   type StreamHeader,
 } from './format.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
-import { fromIo, safeRecover } from './save.js';
+import { failSide, fromIo } from './save.js';
 import { StreamWorker } from './stream-worker-client.js';
 import { pread } from '../sys/index.js';
 
@@ -36,9 +40,23 @@ export interface LoadOptions {
   onProgress?: ProgressListener;
   /** Run the read/write loop in a worker thread so this thread's event loop stays free (see saveStream). */
   inWorker?: boolean;
+  /**
+   * This load is the destination of a migration whose source resumes if the load fails: a device that fails
+   * after it loaded the stream is reset and then stopped, so it does not run the source's workload beside it
+   * (a reset need not clear a device's state; mtty's keeps its registers). PROTOCOL.md.
+   */
+  migrationDestination?: boolean;
 }
 
 export interface LoadResult {
+  /** The state the device was in when the load started. */
+  startState: StateName;
+  /**
+   * When the checksum was verified: `before-device` (a regular file, checked whole before the device was
+   * touched, and again while streaming), `before-commit` (a pipe or socket: before the device left RESUMING),
+   * or `none` (raw).
+   */
+  verified: 'before-device' | 'before-commit' | 'none';
   header: StreamHeader | null;
   streamBytes: number;
   /** The checksum the trailer carried and the stream matched, 16 hex digits (null with raw). */
@@ -51,6 +69,55 @@ function bad(message: string, hint?: string): VfioError {
   return new VfioError(message, { kind: 'bad-stream', op: 'load', fdKind: 'stream', hint });
 }
 
+/** Where a load may start: a device at rest. Anything else is refused before any SET. */
+export const LOAD_START_STATES: readonly StateName[] = ['RUNNING', 'RUNNING_P2P', 'STOP'];
+
+/**
+ * errnos with which a resuming device refuses the bytes it is given (mtty: EFAULT for a bad header, ENOMEM past
+ * its size, EINVAL when leaving RESUMING without the whole state; mlx5 and hisi_acc: EFAULT, EOPNOTSUPP…): the
+ * stream is not one this device takes, which is a bad stream (exit 6), not a failing device.
+ */
+const REFUSALS = new Set<number>([
+  Errno.EFAULT,
+  Errno.EINVAL,
+  Errno.ENOMEM,
+  Errno.EOPNOTSUPP,
+  Errno.E2BIG,
+  Errno.EMSGSIZE,
+  Errno.EOVERFLOW,
+  Errno.ERANGE,
+  71 /* EPROTO */,
+  74 /* EBADMSG */,
+]);
+
+function refusedByDevice(device: string, how: string, errno: number, state: string): VfioError {
+  return new VfioError(`${device} refused the stream (${how} in ${state}: ${errnoName(errno)})`, {
+    kind: 'bad-stream',
+    op: how,
+    fdKind: 'migration_data',
+    state,
+    errno,
+  });
+}
+
+export function checkLoadStart(session: MigrationSession): void {
+  const state = session.state;
+  if (LOAD_START_STATES.includes(state)) return;
+  throw new VfioError(
+    `${session.deviceName} is in ${state}; a load starts from RUNNING, RUNNING_P2P or STOP (a device at rest)`,
+    {
+      kind: 'refused',
+      op: 'load',
+      fdKind: 'device',
+      state,
+      hint:
+        state === 'RESUMING'
+          ? 'it holds a half-loaded state: reset it (VFIO_DEVICE_RESET) first'
+          : 'another migration left it there: reset it (VFIO_DEVICE_RESET) or finish that migration first',
+    },
+  ).withOutcome([session.outcome()]);
+}
+
 /**
  * Read and check the header (and, for a regular file, the trailer's presence and length) without touching
  * the device. Returns the header and how many body bytes a file should hold (null for pipes).
@@ -60,7 +127,12 @@ export function readAndCheckHeader(
   device: Device,
   opts: LoadOptions,
   io: ReadCounters,
-): { header: StreamHeader; expectedBody: number | null } {
+): {
+  header: StreamHeader;
+  headerLength: number;
+  expectedBody: number | null;
+  trailer: { streamBytes: number; checksum: bigint } | null;
+} {
   const fixed = Buffer.alloc(HEADER_FIXED);
   const got = readFully(source.fd, fixed, HEADER_FIXED, io);
   if (got === 0) throw bad(`${source.name} is empty`);
@@ -86,13 +158,14 @@ export function readAndCheckHeader(
       );
   }
   let expectedBody: number | null = null;
+  let trailer: { streamBytes: number; checksum: bigint } | null = null;
+  const headerLength = HEADER_FIXED + identityLength;
   if (source.seekable) {
-    const headerLength = HEADER_FIXED + identityLength;
     if (source.size < headerLength + TRAILER_SIZE)
       throw bad(`${source.name} is truncated: no trailer after the header`);
     const trailerBuf = Buffer.alloc(TRAILER_SIZE);
     pread(source.fd, trailerBuf, TRAILER_SIZE, source.size - TRAILER_SIZE);
-    const trailer = decodeTrailer(trailerBuf);
+    trailer = decodeTrailer(trailerBuf);
     expectedBody = source.size - headerLength - TRAILER_SIZE;
     if (!trailer) throw bad(`${source.name} is truncated: it does not end in a trailer`);
     if (trailer.streamBytes !== expectedBody)
@@ -100,10 +173,46 @@ export function readAndCheckHeader(
         `${source.name} is truncated or padded: the trailer promises ${trailer.streamBytes} stream bytes, the file holds ${expectedBody}`,
       );
   }
-  return { header, expectedBody };
+  return { header, headerLength, expectedBody, trailer };
 }
 
-/** Load `source` into the device of `session` (which must be able to reach RESUMING). */
+/**
+ * The whole body of a regular file, checksummed before the device is touched (positioned reads: the file
+ * position stays after the header for the streaming pass, which checks the checksum again).
+ */
+async function verifyFileBody(
+  source: Endpoint,
+  headerLength: number,
+  body: number,
+  expected: bigint,
+  worker: StreamWorker | null,
+): Promise<void> {
+  let got: { bytes: number; checksum: bigint };
+  try {
+    if (worker) {
+      got = await worker.run<'range-digest'>({
+        type: 'checksum-range',
+        fd: source.fd,
+        offset: headerLength,
+        length: body,
+      });
+    } else {
+      const sum = new StreamChecksum();
+      const bytes = checksumRange(source.fd, headerLength, body, sum);
+      got = { bytes, checksum: sum.digest() };
+    }
+  } catch (e) {
+    throw e instanceof FdIoError ? fromIo(e, 'source', 'RUNNING') : e;
+  }
+  if (got.bytes !== body)
+    throw bad(`${source.name} changed while being read: ${got.bytes} of ${body} body bytes were there`);
+  if (got.checksum !== expected)
+    throw bad(
+      `${source.name} is damaged: checksum mismatch (trailer ${checksumHex(expected)}, body ${checksumHex(got.checksum)})`,
+    );
+}
+
+/** Load `source` into the device of `session` (at rest: RUNNING, RUNNING_P2P or STOP). */
 export async function loadStream(
   session: MigrationSession,
   source: Endpoint,
@@ -112,20 +221,31 @@ export async function loadStream(
   const device = session.device;
   if (!device) throw new VfioError('loading needs a device', { kind: 'usage', op: 'load', fdKind: 'device' });
   const io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
-  source.accept?.();
-  const checked = opts.raw ? null : readAndCheckHeader(source, device, opts, io);
+  session.assumeRole('destination');
+  let checked: ReturnType<typeof readAndCheckHeader> | null;
+  try {
+    source.accept?.();
+    checked = opts.raw ? null : readAndCheckHeader(source, device, opts, io);
+    checkLoadStart(session);
+  } catch (e) {
+    throw isVfioError(e) ? e.withOutcome([session.outcome()]) : e;
+  }
+  const startState = session.state;
   const meter = new ProgressMeter(opts.onProgress);
   // Room for one chunk plus the trailer-sized tail we hold back until we know it is not the trailer.
   const hold = opts.raw ? 0 : TRAILER_SIZE;
   const worker = opts.inWorker ? new StreamWorker((n) => meter.add(n)) : null;
   let body = 0;
   let checksum: bigint | null = null;
+  const verified = checked?.trailer ? 'before-device' : checked ? 'before-commit' : 'none';
 
   try {
+    if (checked?.trailer && checked.expectedBody !== null)
+      await verifyFileBody(source, checked.headerLength, checked.expectedBody, checked.trailer.checksum, worker);
     session.moveTo('RESUMING');
   } catch (e) {
     await worker?.close();
-    throw e;
+    throw isVfioError(e) && e.outcome === null ? e.withOutcome([session.outcome()]) : e;
   }
   try {
     meter.begin('resume', checked?.expectedBody ?? null);
@@ -153,7 +273,10 @@ export async function loadStream(
         checksum = sum ? sum.digest() : null;
       }
     } catch (e) {
-      throw e instanceof FdIoError ? fromIo(e, e.call === 'read' ? 'source' : 'device', session.state) : e;
+      if (!(e instanceof FdIoError)) throw e;
+      if (e.call === 'write' && REFUSALS.has(e.errno))
+        throw refusedByDevice(session.deviceName, 'write data fd', e.errno, session.state);
+      throw fromIo(e, e.call === 'read' ? 'source' : 'device', session.state);
     }
     meter.end();
     if (!opts.raw) {
@@ -163,11 +286,21 @@ export async function loadStream(
         throw bad(`${source.name} is truncated: the trailer promises ${trailer.streamBytes} bytes, ${body} arrived`);
       if (trailer.checksum !== checksum)
         throw bad(
-          `${source.name} is damaged: checksum mismatch (trailer ${checksumHex(trailer.checksum)}, stream ${checksumHex(checksum!)})`,
+          `${source.name} is damaged: checksum mismatch (trailer ${checksumHex(trailer.checksum)}, stream ${checksumHex(checksum!)})` +
+            (verified === 'before-device' ? '; the file changed after it was verified' : ''),
         );
     }
-    session.moveTo(opts.finalState ?? 'RUNNING');
+    // The commit: leaving RESUMING loads what arrived. Only a verified stream gets here.
+    try {
+      session.moveTo(opts.finalState ?? 'RUNNING');
+    } catch (e) {
+      if (isVfioError(e, 'kernel') && e.state === 'RESUMING' && REFUSALS.has(e.errno))
+        throw refusedByDevice(session.deviceName, e.op, e.errno, 'RESUMING').withOutcome(e.outcome ?? []);
+      throw e;
+    }
     return {
+      startState,
+      verified,
       header: checked?.header ?? null,
       streamBytes: body,
       checksum: checksum === null ? null : checksumHex(checksum),
@@ -175,11 +308,34 @@ export async function loadStream(
       io,
     };
   } catch (e) {
-    const recovered = e instanceof VfioError && e.rule === 'mig.state.error_reset';
-    if (!recovered) safeRecover(session, `load failed: ${(e as Error).message}`);
-    throw e;
+    const err = failSide(session, e, 'load');
+    throw opts.migrationDestination ? err.withOutcome([parkIfCommitted(session)]) : err;
   } finally {
     session.closeDataFd();
     await worker?.close();
   }
+}
+
+/**
+ * A migration's destination that failed after it loaded the stream (it left RESUMING) was reset like any
+ * other; but a reset need not clear a device's own state (mtty's keeps its registers), so it could now run
+ * the source's workload beside the resumed source. It is stopped (RUNNING -> STOP carries no data), so only
+ * the source runs. Returns its outcome.
+ */
+export function parkIfCommitted(dst: MigrationSession): DeviceOutcome {
+  if (!dst.committed) return dst.outcome();
+  let parked = false;
+  try {
+    if (dst.state !== 'STOP') dst.moveTo('STOP');
+    parked = true;
+  } catch {
+    /* outcome() below reports where it is */
+  }
+  return {
+    ...dst.outcome(),
+    action: 'reset',
+    detail: parked
+      ? 'it had loaded the stream; stopped so that only the source runs'
+      : 'it had loaded the stream and could not be stopped',
+  };
 }

@@ -2,9 +2,13 @@
  * Save: read a device's migration stream — pre-copy rounds while it runs, then STOP_COPY until read()
  * returns 0 — into a sink, with one reused 1 MiB buffer and a sync loop. Memory stays constant whatever
  * the state size.
+ *
+ * Start states as QEMU treats them (hw/vfio/migration.c, vfio_save_setup): RUNNING (and RUNNING_P2P) pre-copy,
+ * STOP goes straight to STOP_COPY, anything else is refused before any SET. On any failure the device goes
+ * back to the state it started in (PROTOCOL.md).
  */
 import type { StateName } from '../../generated/constants.js';
-import { VfioError } from '../errors.js';
+import { isVfioError, VfioError } from '../errors.js';
 import type { MigrationSession, PrecopyInfo } from '../migration/session.js';
 import { errnoName } from '../sys/index.js';
 import { CHUNK } from './chunk.js';
@@ -20,7 +24,7 @@ export { CHUNK };
 export interface ChunkSink {
   write(buf: Buffer, length: number): void;
   /** A buffer (at least CHUNK) the sink would like the data read into, e.g. where its checksum reads. */
-  readonly buffer?: Buffer;
+  readonly buffer?: Buffer | undefined;
   /** The fd the sink writes to: needed to run the copy in a worker (`inWorker`). */
   readonly fd?: number;
   /** Whether the sink keeps a checksum (the worker then keeps it and reports it through `movedInWorker`). */
@@ -30,7 +34,7 @@ export interface ChunkSink {
 }
 
 export interface SaveStreamOptions {
-  /** Pre-copy while the device runs (default: when the device has PRE_COPY). */
+  /** Pre-copy while the device runs (default: when the device has PRE_COPY and starts RUNNING or RUNNING_P2P). */
   precopy?: boolean;
   policy?: PrecopyPolicyOptions;
   /** State to leave the source in once the stream is read (default STOP; RUNNING resumes it). */
@@ -50,6 +54,8 @@ export interface SaveStreamOptions {
 }
 
 export interface SaveResult {
+  /** The state the device was in when the save started (STOP: no pre-copy). */
+  startState: StateName;
   totalBytes: number;
   precopyBytes: number;
   /** Bytes read after the device stopped: the downtime phase. */
@@ -65,6 +71,30 @@ export interface SaveResult {
 
 /** Consecutive ENOMSG answers in STOP_COPY (a rule violation) tolerated before giving up. */
 const MAX_STOP_COPY_ENOMSG = 10000;
+/** Consecutive empty polls (EAGAIN after a 1 s poll) of a non-blocking data fd in STOP_COPY before giving up. */
+const MAX_STOP_COPY_WOULD_BLOCK = 30;
+
+/** Where a save may start (QEMU's vfio_save_setup): running devices pre-copy, a stopped one does not. */
+export const SAVE_START_STATES: readonly StateName[] = ['RUNNING', 'RUNNING_P2P', 'STOP'];
+
+/** Refuse a start state a save cannot take, before any SET. */
+export function checkSaveStart(session: MigrationSession): void {
+  const state = session.state;
+  if (SAVE_START_STATES.includes(state)) return;
+  throw new VfioError(
+    `${session.deviceName} is in ${state}; a save starts from RUNNING or RUNNING_P2P (with pre-copy) or STOP (without)`,
+    {
+      kind: 'refused',
+      op: 'save',
+      fdKind: 'device',
+      state,
+      hint:
+        state === 'RESUMING'
+          ? 'it holds a half-loaded state: finish or reset that load (VFIO_DEVICE_RESET) first'
+          : 'another migration left it there: reset it (VFIO_DEVICE_RESET) or finish that migration first',
+    },
+  ).withOutcome([session.outcome()]);
+}
 
 export async function saveStream(
   session: MigrationSession,
@@ -74,6 +104,9 @@ export async function saveStream(
   const device = session.device;
   if (!device) throw new VfioError('saving needs a device', { kind: 'usage', op: 'save', fdKind: 'device' });
   const caps = device.requireMigration();
+  session.assumeRole('source');
+  checkSaveStart(session);
+  const startState = session.state;
   const buf = opts.buffer ?? sink.buffer ?? Buffer.allocUnsafe(CHUNK);
   const io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
   const meter = new ProgressMeter(opts.onProgress);
@@ -83,7 +116,7 @@ export async function saveStream(
   let rounds = 0;
 
   // The bulk copy: here, with a sync loop, or in a worker. Either way it stops at a limit, the end of the
-  // stream, or ENOMSG (nothing for now), and failures come back as FdIoErrors.
+  // stream, ENOMSG (nothing for now) or an empty non-blocking fd, and failures come back as FdIoErrors.
   let worker: StreamWorker | null = null;
   if (opts.inWorker) {
     if (sink.fd === undefined)
@@ -113,9 +146,10 @@ export async function saveStream(
   };
 
   try {
-    const wantPrecopy = opts.precopy ?? caps.preCopy;
-    if (wantPrecopy && caps.preCopy) {
-      session.moveTo('PRE_COPY');
+    // From STOP there is nothing to pre-copy: the device is not running (QEMU goes straight to STOP_COPY).
+    const wantPrecopy = (opts.precopy ?? caps.preCopy) && caps.preCopy && startState !== 'STOP';
+    if (wantPrecopy) {
+      session.moveTo(startState === 'RUNNING_P2P' ? 'PRE_COPY_P2P' : 'PRE_COPY');
       for (;;) {
         rounds++;
         const before = precopyInfoOrNull(session);
@@ -131,18 +165,28 @@ export async function saveStream(
       }
     }
 
-    const estimate = device.dataSize();
+    const estimate = session.dataSize();
     const stopStart = performance.now();
     session.moveTo('STOP_COPY');
     meter.begin('stopcopy', estimate === null ? null : Number(estimate));
     let stopCopyBytes = 0;
     let enomsgRun = 0;
+    let emptyPolls = 0;
     for (;;) {
       const r = await copy(Infinity);
       stopCopyBytes += r.bytes;
-      if (r.bytes) enomsgRun = 0;
+      if (r.bytes) enomsgRun = emptyPolls = 0;
       if (r.end === 'eof') break;
-      // ENOMSG (or a dry non-blocking fd) in STOP_COPY: the spec says read() == 0 is the only end.
+      if (r.end === 'would-block') {
+        // A non-blocking fd with nothing yet: wait again (readSome polled); it is not the device's ENOMSG.
+        if (++emptyPolls > MAX_STOP_COPY_WOULD_BLOCK)
+          throw new VfioError(
+            `the data fd stayed empty (EAGAIN) for ${MAX_STOP_COPY_WOULD_BLOCK} s in STOP_COPY before its end`,
+            { kind: 'kernel', op: 'read data fd', fdKind: 'migration_data', state: 'STOP_COPY', errno: 11 },
+          );
+        continue;
+      }
+      // ENOMSG in STOP_COPY: the spec says read() == 0 is the only end.
       session.record({
         rule: 'stream.eof',
         op: 'read',
@@ -170,6 +214,7 @@ export async function saveStream(
     await opts.afterStopCopy?.();
     session.moveTo(opts.finalState ?? 'STOP');
     return {
+      startState,
       totalBytes: precopyBytes + stopCopyBytes,
       precopyBytes,
       stopCopyBytes,
@@ -182,26 +227,43 @@ export async function saveStream(
     };
   } catch (e) {
     // A failed SET has already recovered inside the session; anything else (I/O, refusals) recovers here.
-    const recovered = e instanceof VfioError && e.rule === 'mig.state.error_reset';
-    if (!recovered) safeRecover(session, `save failed: ${(e as Error).message}`);
-    throw e;
+    throw failSide(session, e, 'save');
   } finally {
     session.closeDataFd();
     await worker?.close();
   }
 }
 
+/**
+ * A failure on one side: recover the session unless a failed SET already did, and return the error as a
+ * VfioError that names the side and where the device ended (PROTOCOL.md).
+ */
+export function failSide(session: MigrationSession, e: unknown, what: string): VfioError {
+  const err = isVfioError(e)
+    ? e
+    : new VfioError(`${what} failed: ${(e as Error).message}`, {
+        kind: 'kernel',
+        op: what,
+        fdKind: 'stream',
+        state: session.state,
+        cause: e,
+      });
+  const recovered = err.rule === 'mig.state.error_reset' && err.outcome !== null;
+  if (!recovered && session.device && !session.device.isClosed) safeRecover(session, `${what} failed: ${err.detail}`);
+  return err.withOutcome([session.outcome()]);
+}
+
 /** PRECOPY_INFO, or null if the device does not answer it (recorded as a violation for PRE_COPY devices). */
 function precopyInfoOrNull(session: MigrationSession): PrecopyInfo | null {
   const r = session.queryPrecopyInfo();
-  if (typeof r !== 'number') return r;
-  if (r > 0)
+  if (r.ok) return r;
+  if (r.reason === 'errno')
     session.record({
       rule: 'precopy.mandatory',
       op: 'VFIO_MIG_GET_PRECOPY_INFO',
       state: session.state,
-      spec: 'answered in PRE_COPY',
-      kernel: errnoName(r),
+      spec: `answered in ${session.state}`,
+      kernel: errnoName(r.errno),
     });
   return null;
 }

@@ -2,6 +2,7 @@ import { base, deepFreeze, type ItemBase, type ItemOptions, type Since } from '.
 import { callSite, type Site } from './site.js';
 import type { Enumeration, FlagSet } from './enums.js';
 import type { FdKind } from './ioctl.js';
+import type { KernelFix } from './kernel.js';
 
 /** What an arc does to the migration data fd. */
 export type FdEffect = 'none' | 'opens-saving' | 'opens-resuming' | 'keeps' | 'ends';
@@ -41,15 +42,34 @@ export interface Forbidden {
   readonly from: string;
   readonly to: string;
   readonly errno: string;
+  /** Capability flags the device must have for the request to be forbidden (empty: every device). */
+  readonly when: readonly string[];
+  /**
+   * Capability flags whose presence lifts the ban, e.g. a future flag that makes STOP_COPY → PRE_COPY an
+   * arc on the devices that advertise it while every other device still refuses it.
+   */
+  readonly unless: readonly string[];
+  /**
+   * The kernel fix that changed what real kernels do for this request (id of a `kernelFix`), when
+   * releases before it do not give `errno` (STOP_COPY → PRE_COPY hung before a26b499b757c).
+   */
+  readonly kernelFix?: string;
   readonly doc?: string;
   readonly site: Site;
 }
 
-export function forbid(from: string, to: string, opts: { errno?: string; doc?: string } = {}): Forbidden {
+export function forbid(
+  from: string,
+  to: string,
+  opts: { errno?: string; when?: string[]; unless?: string[]; kernelFix?: KernelFix; doc?: string } = {},
+): Forbidden {
   return deepFreeze({
     from,
     to,
     errno: opts.errno ?? 'EINVAL',
+    when: opts.when ?? [],
+    unless: opts.unless ?? [],
+    ...(opts.kernelFix ? { kernelFix: opts.kernelFix.name } : {}),
     ...(opts.doc ? { doc: opts.doc } : {}),
     site: callSite(),
   });

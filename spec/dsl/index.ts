@@ -7,6 +7,7 @@ export * from './types.js';
 export * from './enums.js';
 export * from './ioctl.js';
 export * from './fsm.js';
+export * from './kernel.js';
 export * from './rule.js';
 export * from './overlay.js';
 export * from './scope.js';

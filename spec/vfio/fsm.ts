@@ -1,5 +1,6 @@
 import { arc, forbid, stateMachine } from '../dsl/index.js';
 import { MigrationDataFd } from './base.js';
+import { blockedArcEinval } from './kernel-fixes.js';
 import { vfio_device_mig_state, vfio_migration_flags } from './migration.js';
 
 /**
@@ -63,8 +64,9 @@ export const migration = stateMachine('vfio_migration', {
   ],
   forbidden: [
     forbid('STOP_COPY', 'PRE_COPY', {
+      kernelFix: blockedArcEinval,
       doc: 'Once stopped for the final copy a device cannot go back to pre-copying; a future flag may allow it.',
     }),
-    forbid('STOP_COPY', 'PRE_COPY_P2P', { doc: 'As STOP_COPY to PRE_COPY.' }),
+    forbid('STOP_COPY', 'PRE_COPY_P2P', { kernelFix: blockedArcEinval, doc: 'As STOP_COPY to PRE_COPY.' }),
   ],
 });

@@ -11,6 +11,7 @@ export * from './dma-buf.js';
 export * from './migration.js';
 export * from './migration-v1.js';
 export * from './dma-logging.js';
+export * from './kernel-fixes.js';
 export * from './fsm.js';
 export * from './rules.js';
 export * from './out-of-scope.js';

@@ -124,8 +124,10 @@ export const MIG_DATA_SIZE = feature(9, 'MIG_DATA_SIZE', {
 });
 
 /**
- * Opt in to the v2 precopy-info contract (kernel zeroes `flags`, may report REINIT). Only for
- * devices with PRE_COPY; the opt-in sticks to the device.
+ * Opt in to the v2 precopy-info contract (kernel zeroes `flags`, may report REINIT). Only for devices
+ * with PRE_COPY. The opt-in is kept by the device across data sessions and cleared at the device's last
+ * close (vfio_df_device_last_close in drivers/vfio/vfio_main.c, 7.1; seen on real 7.3.4 with mtty), so
+ * every new open of the device must opt in again.
  */
 export const MIG_PRECOPY_INFOv2 = feature(12, 'MIG_PRECOPY_INFOv2', {
   ops: ['SET'],

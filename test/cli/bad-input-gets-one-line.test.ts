@@ -73,7 +73,7 @@ const cases: [string, () => string[], number, RegExp, { asNobody?: boolean }?][]
     'bad --mode',
     () => ['save', 'emulated:mtty', tmp.file('m.vfio'), '--mode', 'fast'],
     2,
-    /--mode must be stepwise or direct/,
+    /--mode must be stepwise, direct or qemu/,
   ],
   [
     'device without migration',

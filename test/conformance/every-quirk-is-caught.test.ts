@@ -14,7 +14,7 @@ type Expectation = { caughtBy: string } | { legal: string; notedUnder: string; n
 const EXPECTED: Record<QuirkName, Expectation> = {
   'enomsg-in-stop-copy': { caughtBy: 'stream.eof' },
   'precopy-info-in-stop-copy': { caughtBy: 'precopy.valid_states' },
-  'dirty-bytes-always-zero': { caughtBy: 'precopy.accounting' },
+  'dirty-bytes-always-zero': { caughtBy: 'precopy.temporary_end' },
   'no-precopy-info': { caughtBy: 'precopy.mandatory' },
   'wrong-argsz-writeback': { caughtBy: 'struct.argsz' },
   'interior-fd': { caughtBy: 'mig.state.set.fd' },
@@ -60,4 +60,12 @@ describe.each(QUIRKS.map((q, i) => [q, i] as const))('emulated:mlx5+%s', (quirk,
       expect(report.results.find((r) => r.rule === e.notedUnder)!.notes.join('\n')).toMatch(e.note);
     }
   });
+});
+
+it('precopy-info-in-stop-copy answers where the ioctl must be refused: a FAIL, not a warning, although the errno is a should', async () => {
+  const i = QUIRKS.indexOf('precopy-info-in-stop-copy');
+  const report = await conform(devices[i]!, { only: ['precopy.valid_states'] });
+  const r = report.results.find((x) => x.rule === 'precopy.valid_states')!;
+  expect(r.status).toBe('fail');
+  expect(r.mismatches.some((m) => m.strength === undefined && m.observed === 'success')).toBe(true);
 });

@@ -192,7 +192,13 @@ describe('every kind of change', () => {
     expect(gone.drivers.level).toBe('compatible');
     expect(only(cs, 'fsm.arc-added', 'RESUMING->RUNNING').drivers.level).toBe('breaking');
     expect(only(cs, 'fsm.forbidden-added', 'RESUMING->STOP_COPY').userspace.level).toBe('breaking');
-    expect(only(cs, 'fsm.forbidden-removed', 'STOP_COPY->PRE_COPY').userspace.level).toBe('compatible');
+    // Dropping the ban for every device changes what existing PRE_COPY devices do for STOP_COPY → PRE_COPY:
+    // the request they refused now ends the live saving fd and opens a new one.
+    const lifted = only(cs, 'fsm.forbidden-removed', 'STOP_COPY->PRE_COPY');
+    expect(lifted.userspace.level).toBe('breaking');
+    expect(lifted.details).toContain(
+      'STOP_COPY+PRE_COPY: STOP_COPY → PRE_COPY: refused  ⇒  STOP → RUNNING → PRE_COPY (STOP_COPY → STOP ends the data fd; RUNNING → PRE_COPY opens a new saving fd)',
+    );
     expect(only(cs, 'fsm.path-changed').details!.length).toBeGreaterThan(0);
 
     // A state and a capability, both directions (the 6.1 projection has neither PRE_COPY).

@@ -22,6 +22,6 @@ describe('docs emitter', () => {
     expect(structs).toContain('| `pad` | 20 | 4 | `__u32` | reserved (0) | inout | 6.6 |');
     const fsm = a.find((f) => f.path === 'generated/docs/state-machine.md')!.content;
     expect(fsm).toMatch(/!\[vfio_migration state machine\]\([\w-]+\.svg\)/);
-    expect(fsm).toContain('| STOP_COPY | PRE_COPY | EINVAL |');
+    expect(fsm).toContain('| STOP_COPY | PRE_COPY | every device | EINVAL |');
   });
 });

@@ -57,8 +57,21 @@ describe('DMA logging through a session', () => {
 });
 
 describe('PRECOPY_INFOv2 and REINIT', () => {
-  it('opts in on open, reports REINIT once the initial data is read, with fresh initial bytes', () => {
+  it('sends no opt-in unless asked (as QEMU), so PRECOPY_INFO never reports REINIT', () => {
     const s = MigrationSession.open(device);
+    expect(s.precopyV2).toBe(false);
+    s.moveTo('PRE_COPY');
+    const buf = Buffer.alloc(1 << 20);
+    while (read(s.dataFd, buf, buf.length) > 0);
+    expect(s.precopyInfo().reinit).toBe(false);
+    expect(s.report.reinits).toBe(0);
+    s.moveTo('RUNNING');
+    s.close();
+  });
+
+  it('opts in when asked, reports REINIT once the initial data is read, with fresh initial bytes', () => {
+    const s = MigrationSession.open(device, { precopyInfoV2: true });
+    expect(s.precopyV2).toBe(true);
     s.moveTo('PRE_COPY');
     const first = s.precopyInfo();
     expect(first.reinit).toBe(false);

@@ -1,28 +1,43 @@
-/** A truncated or foreign file is refused before the device leaves RUNNING (no MIG_DEVICE_STATE SET). */
+/**
+ * A file that is truncated, foreign, of an old format or damaged anywhere is refused before the device is touched:
+ * no MIG_DEVICE_STATE SET reaches it (the emulator's SET log does not grow), its state digest is unchanged, and
+ * the error says so (`untouched`, RUNNING). Damage deep in the body counts too: the whole file's checksum is
+ * verified before RESUMING.
+ */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadDevice, openDevices, saveDevice, VfioError, type Device } from '../../runtime/index.js';
 import { tempDir } from './helpers.js';
 
 const tmp = tempDir();
-let d: Device[] = [];
+let source: Device;
+let destination: Device;
+let good: Buffer;
 beforeAll(async () => {
-  d = await openDevices(['emulated:hisi-acc', 'emulated:hisi-acc']);
-  await saveDevice(d[0]!, tmp.file('good.vfio'), { finalState: 'RUNNING' });
+  [source, destination] = await openDevices(['emulated:hisi-acc', 'emulated:hisi-acc']);
+  await saveDevice(source, tmp.file('good.vfio'), { finalState: 'RUNNING' });
+  good = readFileSync(tmp.file('good.vfio'));
+  // header 57 (40 + "emulated:hisi-acc"), body 176, trailer 24
+  expect(good.length).toBe(57 + 176 + 24);
 });
 afterAll(async () => {
-  for (const x of d) await x.close();
+  await source.close();
+  await destination.close();
   tmp.remove();
 });
+
+const flipAt = (offset: number) => (b: Buffer) => {
+  const bad = Buffer.from(b);
+  bad[offset] = bad[offset]! ^ 0xff;
+  return bad;
+};
 
 it.each([
   ['truncated', (b: Buffer) => b.subarray(0, b.length - 10), /truncated/],
   ['foreign', () => Buffer.from('#!/bin/sh\necho not a state file\n'), /not a vfio-uapi state file/],
-  [
-    'one flipped byte',
-    (b: Buffer) => Buffer.concat([b.subarray(0, 60), Buffer.from([b[60]! ^ 0xff]), b.subarray(61)]),
-    /checksum mismatch/,
-  ],
+  ['a flipped byte in the device stream header (offset 60)', flipAt(60), /checksum mismatch/],
+  ['a flipped byte deep in the body (offset 200)', flipAt(200), /checksum mismatch/],
+  ['a flipped byte in the last body byte (offset 232)', flipAt(232), /checksum mismatch/],
   [
     'format version 1 (CRC-32 trailer)',
     (b: Buffer) => {
@@ -32,12 +47,20 @@ it.each([
     },
     /format version 1 .*reads version 2/,
   ],
-] as const)('%s input is refused', async (name, damage, message) => {
-  writeFileSync(tmp.file(`${name}.vfio`), damage(readFileSync(tmp.file('good.vfio'))));
-  const e = (await loadDevice(d[1]!, tmp.file(`${name}.vfio`)).catch((x: unknown) => x)) as VfioError;
+] as const)('%s input is refused before any SET, the state kept', async (name, damage, message) => {
+  writeFileSync(tmp.file(`${name}.vfio`), damage(good));
+  const before = (await destination.snapshot())!;
+  const e = (await loadDevice(destination, tmp.file(`${name}.vfio`)).catch((x: unknown) => x)) as VfioError;
   expect(e).toBeInstanceOf(VfioError);
   expect(e.kind).toBe('bad-stream');
   expect(e.message).toMatch(message);
-  expect(d[1]!.state()).toBe('RUNNING');
-  expect((await d[1]!.snapshot())!.openDataFds).toBe(0);
+  expect(e.outcome).toEqual([
+    { role: 'destination', device: 'emulated:hisi-acc', state: 'RUNNING', action: 'untouched' },
+  ]);
+  expect(e.message).toMatch(/— destination emulated:hisi-acc untouched, now RUNNING$/);
+  const after = (await destination.snapshot())!;
+  expect(after.requests).toEqual(before.requests);
+  expect(after.digest).toBe(before.digest);
+  expect(after.state).toBe('RUNNING');
+  expect(after.openDataFds).toBe(0);
 });

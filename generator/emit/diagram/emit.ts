@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { cached, cacheKey } from '../../cache.js';
-import { arcExists, capsOf, stateSupported } from '../../fsm/derive.js';
+import { arcExists, capsOf, forbiddenApplies, stateSupported } from '../../fsm/derive.js';
 import type { IrArc, IrFsm, Ir } from '../../ir/types.js';
 import type { GeneratedFile } from '../index.js';
 import { render } from '../shared/render.js';
@@ -71,8 +71,14 @@ export function fsmDot(fsm: IrFsm, caps: string | null): string {
   }
   for (const f of fsm.forbidden) {
     if (have && !(stateSupported(fsm, have, f.from) && stateSupported(fsm, have, f.to))) continue;
+    if (have && !forbiddenApplies(f, have)) continue;
+    const cond = have
+      ? ''
+      : [f.when.length ? `if ${f.when.join('+')}` : '', f.unless.length ? `unless ${f.unless.join('+')}` : '']
+          .filter(Boolean)
+          .join(', ');
     lines.push(
-      `${q(f.from)} -> ${q(f.to)} [style=dotted, color=gray50, fontcolor=gray40, arrowhead=tee, constraint=false, label=${q(`forbidden (${f.errno})`)}]`,
+      `${q(f.from)} -> ${q(f.to)} [style=dotted, color=gray50, fontcolor=gray40, arrowhead=tee, constraint=false, label=${q(`forbidden (${f.errno})${cond ? `\n${cond}` : ''}`)}]`,
     );
   }
   return render(here, 'fsm.dot', { header: HEADER, title: q(title), statements: lines });

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { affectedReleases, fixedReleases } from '../../fsm/kernel-fixes.js';
 import type { Ir, IrField, IrRule } from '../../ir/types.js';
 import type { GeneratedFile } from '../index.js';
 import { PROJECT_ROOT } from '../../paths.js';
@@ -312,12 +313,39 @@ function fsmData(ir: Ir) {
     since: a.since ?? f.since,
     doc: cell(a.doc),
   }));
-  const forbidden = f.forbidden.map((x) => ({
-    from: x.from,
-    to: x.to,
-    errno: x.errno,
-    doc: cell(x.doc),
-    site: site(x),
+  const fixById = new Map(ir.kernelFixes.map((k) => [k.id, k]));
+  const forbidden = f.forbidden.map((x) => {
+    const k = x.kernelFix ? fixById.get(x.kernelFix) : undefined;
+    return {
+      from: x.from,
+      to: x.to,
+      errno: x.errno,
+      devices:
+        [x.when.length ? `with ${x.when.join(' + ')}` : '', x.unless.length ? `without ${x.unless.join(' + ')}` : '']
+          .filter(Boolean)
+          .join(', ') || 'every device',
+      kernels: k
+        ? cell(`${k.before} on ${affectedReleases(k)}; ${k.after} on ${fixedReleases(k)} (${k.commit} "${k.subject}")`)
+        : cell(`${x.errno}`),
+      doc: cell(x.doc),
+      site: site(x),
+    };
+  });
+  const kernelFixes = ir.kernelFixes.map((k) => ({
+    id: k.id,
+    commit: k.commit,
+    subject: k.subject,
+    date: k.date,
+    merged: k.merged ?? '',
+    fixes: k.fixes ? `${k.fixes.commit} "${k.fixes.subject}" (${k.fixes.release})` : '',
+    requests: k.requests.join(', '),
+    before: k.before,
+    after: k.after,
+    affected: affectedReleases(k),
+    fixed: fixedReleases(k),
+    about: para(k.about),
+    sources: k.sources,
+    site: site(k),
   }));
   const targets = f.states.filter((s) => s !== f.error);
   const capTables = f.capabilitySets.map((caps) => {
@@ -346,6 +374,7 @@ function fsmData(ir: Ir) {
     states,
     arcs,
     forbidden,
+    kernelFixes,
     capTables,
     diagram: diagramName(),
   };

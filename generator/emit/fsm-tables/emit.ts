@@ -34,7 +34,13 @@ function fsmTs(ir: Ir): string {
     fd: a.fd,
     ...(a.since ? { since: a.since } : {}),
   }));
-  const forbidden = f.forbidden.map((x) => ({ from: x.from, to: x.to, errno: x.errno }));
+  const forbidden = f.forbidden.map((x) => ({
+    from: x.from,
+    to: x.to,
+    when: x.when,
+    unless: x.unless,
+    errno: x.errno,
+  }));
   return render(here, 'fsm.ts', {
     header: HEADER,
     name: f.name,
@@ -67,10 +73,10 @@ function kernelTableJson(ir: Ir): string {
     requires: d.table.requires,
     next: d.table.next,
     notes: [
-      `${ir.fsm.error} requires no flags here, where the kernel writes ~0U: with all bits required the skip loop can never stop at ${ir.fsm.error}, so no single table can refuse a request between two states the device has (${ir.fsm.forbidden.map((x) => `${x.from}->${x.to}`).join(', ')}) — the kernel loops forever instead. Requesting ${ir.fsm.error} still returns EINVAL because every ->${ir.fsm.error} entry is ${ir.fsm.error}.`,
+      `${ir.fsm.error} requires no flags here, where the kernel writes ~0U. With the step algorithm before a26b499b757c (6.2 to 7.1, and 6.12 before 6.12.96) the skip loop never stops at a state that needs all bits, so a table with ~0U cannot refuse a request between two states the device has (${ir.fsm.forbidden.map((x) => `${x.from}->${x.to}`).join(', ')}): the kernel loops forever instead. Since a26b499b757c the loop also stops at ${ir.fsm.error}, so ~0U works too; this table gives EINVAL for those requests under both algorithms. Requesting ${ir.fsm.error} still returns EINVAL because every ->${ir.fsm.error} entry is ${ir.fsm.error}.`,
       d.inexpressible.length
         ? `${d.inexpressible.length} request(s) cannot be expressed by one table for all capability sets: see "inexpressible".`
-        : 'Every request of every capability set is reproduced by this one table (checked by vfio-uapi check).',
+        : 'Every request of every capability set is reproduced by this one table under both step algorithms (checked by vfio-uapi check).',
     ],
     inexpressible: d.inexpressible,
   };

@@ -28,11 +28,12 @@ function stateValidity(rule: SpecRule, ctx: CheckContext): Check | null {
             continue;
           }
           const valid = rule.validIn === 'any' || (rule.validIn ?? []).includes(state);
-          c.expectOutcome(
-            `${rule.op} in ${route.label}`,
-            valid ? 'success' : (rule.otherwise ?? 'EINVAL'),
-            op.call(c, fd),
-          );
+          const r = op.call(c, fd);
+          const what = `${rule.op} in ${route.label}`;
+          if (valid || r.ok || rule.otherwiseStrength !== 'should')
+            c.expectOutcome(what, valid ? 'success' : (rule.otherwise ?? 'EINVAL'), r);
+          // Refused, as it must be; which errno is only a recommendation.
+          else c.expect(what, rule.otherwise ?? 'EINVAL', r.errno, 'should');
         }
     },
   };

@@ -12,8 +12,11 @@ import { featureHeaderCheck } from './feature-header.js';
 import { featureProbe } from './features.js';
 import { genericCheck } from './generic.js';
 import {
+  dataSizeEstimate,
   precopyAccounting,
   precopyArgsz,
+  precopyInitialBytes,
+  precopyTemporaryEnd,
   precopyV2Flags,
   precopyV2NeedsPreCopy,
   precopyWrongCommand,
@@ -38,6 +41,9 @@ const BY_ID = new Map<string, Check>(
     precopyArgsz,
     precopyWrongCommand,
     precopyAccounting,
+    dataSizeEstimate,
+    precopyInitialBytes,
+    precopyTemporaryEnd,
     precopyV2NeedsPreCopy,
     precopyV2Flags,
     structArgsz,

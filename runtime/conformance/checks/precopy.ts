@@ -1,6 +1,6 @@
 /** VFIO_MIG_GET_PRECOPY_INFO: its argument checks, byte accounting while reading, and the v2 opt-in. */
 import type { CheckContext } from '../context.js';
-import { SET } from '../raw-device.js';
+import { GET, SET } from '../raw-device.js';
 import type { Check } from './check.js';
 
 function requirePreCopy(ctx: CheckContext): void {
@@ -42,8 +42,9 @@ export const precopyWrongCommand: Check = {
 };
 
 /**
- * initial_bytes starts non-zero with dirty_bytes 0, shrinks by exactly what is read, and every answer
- * accounts for exactly the bytes readable before the next temporary end.
+ * The numbers are estimates (vfio.h says so and states no bound): read the pre-copy data round by round and
+ * report how close initial + dirty came to what was readable before each temporary end. Nothing here fails;
+ * the parts the text words as "should" are precopy.initial_bytes and precopy.temporary_end.
  */
 export const precopyAccounting: Check = {
   rule: 'precopy.accounting',
@@ -52,23 +53,74 @@ export const precopyAccounting: Check = {
     const { fd } = ctx.reachWithFd('PRE_COPY');
     const first = ctx.raw.precopyInfo(fd);
     if (!ctx.expectOutcome('PRECOPY_INFO in PRE_COPY', 'success', first.result)) return;
-    ctx.expect('initial_bytes at the start', 'non-zero', first.initial > 0n ? 'non-zero' : '0');
-    ctx.expect('dirty_bytes at the start', '0', String(first.dirty));
+    ctx.note(
+      `at the start: initial_bytes ${first.initial} B, dirty_bytes ${first.dirty} B (the header: dirty starts at zero)`,
+    );
     const part = Number(first.initial / 2n) || 1;
     const r = ctx.raw.read(fd, Buffer.alloc(part));
     const got = r.ok ? r.ret : 0;
     let info = ctx.raw.precopyInfo(fd);
-    if (got > 0 && first.initial >= BigInt(got))
-      ctx.expect(`initial_bytes after reading ${got} bytes`, String(first.initial - BigInt(got)), String(info.initial));
+    if (got > 0 && info.result.ok)
+      ctx.note(
+        `after reading ${got} B: initial_bytes ${first.initial} → ${info.initial} B (exact accounting would give ${first.initial >= BigInt(got) ? first.initial - BigInt(got) : 0n} B)`,
+      );
     for (let round = 1; round <= 3 && info.result.ok; round++) {
       const drained = ctx.readToEnd(fd);
-      ctx.expect(
-        `bytes readable up to the temporary end, round ${round} (initial ${info.initial} + dirty ${info.dirty})`,
-        String(info.initial + info.dirty),
-        `${drained.data.length}${drained.end === 'EOF' || drained.end === 'ENOMSG' ? '' : ` (ended by ${drained.end})`}`,
+      const predicted = info.initial + info.dirty;
+      const readable = BigInt(drained.data.length);
+      const off = readable - predicted;
+      ctx.note(
+        `round ${round}: initial + dirty predicted ${predicted} B, ${readable} B were readable before the ${drained.end === 'ENOMSG' || drained.end === 'EOF' ? `temporary end (${drained.end})` : `read stopped (${drained.end})`}${off === 0n ? ' (exact)' : ` (off by ${off > 0n ? '+' : ''}${off} B)`}`,
       );
       info = ctx.raw.precopyInfo(fd);
-      ctx.expect(`initial_bytes once the initial data was read, round ${round}`, '0', String(info.initial));
+      if (readable === 0n) break;
+    }
+  },
+};
+
+/** initial_bytes should start non-zero and go down as the stream is read (how far is an estimate). */
+export const precopyInitialBytes: Check = {
+  rule: 'precopy.initial_bytes',
+  run(ctx) {
+    requirePreCopy(ctx);
+    const { fd } = ctx.reachWithFd('PRE_COPY');
+    const first = ctx.raw.precopyInfo(fd);
+    if (!ctx.expectOutcome('PRECOPY_INFO in PRE_COPY', 'success', first.result)) return;
+    if (!ctx.expect('initial_bytes at the start', 'non-zero', first.initial > 0n ? 'non-zero' : '0')) return;
+    const r = ctx.raw.read(fd, Buffer.alloc(Number(first.initial / 2n) || 1));
+    if (!r.ok) return ctx.skip(`no pre-copy data could be read (${r.errno})`);
+    if (r.ret === 0) ctx.skip('no pre-copy data could be read (read() = 0)');
+    const after = ctx.raw.precopyInfo(fd);
+    if (!ctx.expectOutcome('PRECOPY_INFO after a read', 'success', after.result)) return;
+    ctx.expect(
+      `initial_bytes after reading ${r.ret} B`,
+      `less than ${first.initial}`,
+      after.initial < first.initial ? `less than ${first.initial}` : String(after.initial),
+    );
+  },
+};
+
+/**
+ * When PRECOPY_INFO answers initial 0 + dirty 0 the stream is at its temporary end: nothing may be readable
+ * right after. (The other direction — non-zero numbers at the end — is an estimate being off, which
+ * precopy.accounting reports.)
+ */
+export const precopyTemporaryEnd: Check = {
+  rule: 'precopy.temporary_end',
+  run(ctx) {
+    requirePreCopy(ctx);
+    const { fd } = ctx.reachWithFd('PRE_COPY');
+    for (let round = 1; round <= 3; round++) {
+      const info = ctx.raw.precopyInfo(fd);
+      if (!ctx.expectOutcome(`PRECOPY_INFO, round ${round}`, 'success', info.result)) return;
+      const drained = ctx.readToEnd(fd);
+      if (info.initial === 0n && info.dirty === 0n)
+        ctx.expect(
+          `bytes readable right after PRECOPY_INFO reported initial 0 + dirty 0, the temporary end (round ${round})`,
+          '0',
+          String(drained.data.length),
+        );
+      if (drained.data.length === 0) break;
     }
   },
 };
@@ -109,6 +161,29 @@ export const precopyV2Flags: Check = {
       'flags after the opt-in (caller sent 0xfffffffe)',
       '0 or REINIT (1)',
       info.flags === 0 || info.flags === 1 ? '0 or REINIT (1)' : `0x${info.flags.toString(16)}`,
+    );
+  },
+};
+
+/**
+ * MIG_DATA_SIZE is an estimate of what STOP_COPY will stream: ask it in RUNNING, go to STOP_COPY along the
+ * spec's path, read to the end, and report how close it was. Fails nothing unless the calls themselves fail.
+ */
+export const dataSizeEstimate: Check = {
+  rule: 'data_size.estimate',
+  run(ctx) {
+    const f = Object.values(ctx.spec.features).find((x) => x.short === 'MIG_DATA_SIZE');
+    if (!f) return ctx.skip('the spec has no MIG_DATA_SIZE feature');
+    ctx.reach(ctx.spec.fsm.initial);
+    const q = ctx.raw.feature({ index: f.index, bits: GET, argsz: 16, label: 'GET MIG_DATA_SIZE' });
+    if (!q.result.ok) return ctx.skip(`GET MIG_DATA_SIZE answered ${q.result.errno} (see data_size.mandatory)`);
+    const predicted = q.buf.readBigUInt64LE(8);
+    const { fd } = ctx.reachWithFd('STOP_COPY');
+    const drained = ctx.readToEnd(fd);
+    const readable = BigInt(drained.data.length);
+    const off = readable - predicted;
+    ctx.note(
+      `stop_copy_length predicted ${predicted} B in ${ctx.spec.fsm.initial}, STOP_COPY then streamed ${readable} B${off === 0n ? ' (exact)' : ` (off by ${off > 0n ? '+' : ''}${off} B)`}${drained.end === 'EOF' ? '' : `; the read stopped with ${drained.end}`}`,
     );
   },
 };

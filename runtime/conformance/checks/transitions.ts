@@ -2,7 +2,7 @@
  * The state machine: every (state, request) pair of the device's capability set, with the resulting
  * state and data-fd effect the spec's derived path and arcs predict; refused and forbidden requests.
  */
-import { arcOf, stateExists } from '../spec-data.js';
+import { arcOf, forbiddenFor, stateExists } from '../spec-data.js';
 import type { CheckContext } from '../context.js';
 import { featureCallWithWatchdog } from '../forbidden-call.js';
 import type { Check } from './check.js';
@@ -19,8 +19,7 @@ function expectState(ctx: CheckContext, what: string, want: string): void {
   ctx.expect(what, want, g.result.ok ? g.state : `GET failed: ${g.result.errno}`);
 }
 
-const forbiddenPair = (ctx: CheckContext, from: string, to: string) =>
-  ctx.spec.fsm.forbidden.some((f) => f.from === from && f.to === to);
+const forbiddenPair = (ctx: CheckContext, from: string, to: string) => !!forbiddenFor(ctx.spec.fsm, ctx.caps, from, to);
 
 export const stateGet: Check = {
   rule: 'mig.state.get',
@@ -87,11 +86,22 @@ export const setForbidden: Check = {
   rule: 'mig.state.set.forbidden',
   async run(ctx) {
     const fsm = ctx.spec.fsm;
-    const pairs = fsm.forbidden.filter((f) => stateExists(fsm, ctx.caps, f.from) && stateExists(fsm, ctx.caps, f.to));
+    const pairs = fsm.forbidden.filter(
+      (f) =>
+        stateExists(fsm, ctx.caps, f.from) &&
+        stateExists(fsm, ctx.caps, f.to) &&
+        forbiddenFor(fsm, ctx.caps, f.from, f.to) === f,
+    );
     if (!pairs.length)
       ctx.skip(`no forbidden request applies to a ${ctx.caps} device (the targets do not exist there)`);
-    if (!ctx.options.emulated && !ctx.options.withForbidden)
-      ctx.skip('a real kernel (6.12) never returns from these requests; pass --with-forbidden to issue them anyway');
+    if (!ctx.options.emulated && !ctx.options.withForbidden) {
+      const fix = ctx.spec.kernelFixes?.find((k) => pairs.some((p) => p.kernelFix === k.id));
+      ctx.skip(
+        fix
+          ? `real kernels ${fix.fixes ? `from ${fix.fixes.release} ` : ''}before ${fix.fixedIn.mainline}${fix.fixedIn.stable.length ? ` (and before ${fix.fixedIn.stable.join(', ')} in ${fix.fixedIn.stable.map((s) => s.split('.').slice(0, 2).join('.')).join(', ')})` : ''} never return from these requests (${fix.before}); since ${fix.commit} "${fix.subject}" they answer ${fix.after}. Pass --with-forbidden to issue them anyway (from a child process, left behind if it hangs)`
+          : 'a real kernel may never return from these requests; pass --with-forbidden to issue them anyway',
+      );
+    }
     for (const f of pairs) {
       ctx.reach(f.from);
       const buf = Buffer.alloc(16);

@@ -50,6 +50,7 @@ export function createHisiAcc(seed: number): PersonalityModel {
       let length = 0;
       return {
         maxBytes: HISI_STATE_BYTES,
+        failuresStick: true,
         rejectWith: { errno: 'EFAULT', stayInResuming: false },
         accept(chunk) {
           received.push(Buffer.from(chunk));

@@ -133,6 +133,7 @@ function mlx5Resuming(target: { seed: number; size: number; generation: number }
 
   return {
     maxBytes: Infinity,
+    failuresStick: true,
     rejectWith: fault,
     accept(chunk) {
       sawAnything = true;

@@ -51,6 +51,12 @@ export interface ResumeFailure {
 export interface ResumingBehaviour {
   /** Most bytes the device takes (more → ENOMEM); Infinity when unbounded. */
   readonly maxBytes: number;
+  /**
+   * Whether a write the device refused poisons the session (later writes and RESUMING → STOP answer the same
+   * errno; mlx5, hisi_acc). mtty's refusal does not stick: it counts the refused bytes and judges only their
+   * length when leaving RESUMING.
+   */
+  readonly failuresStick: boolean;
   /** Takes the next written bytes; returns an errno name to fail that write. */
   accept(chunk: Buffer): string | undefined;
   /** RESUMING → STOP: load what arrived into the device, or say why not. */

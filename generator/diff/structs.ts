@@ -1,0 +1,270 @@
+/** Structs: fields matched by name (or as renames), offsets, sizes and roles, argsz growth, i386 layout. */
+import type { IrField, IrStruct } from '../ir/types.js';
+import { breaks, ok, review } from './changes.js';
+import { add, common, eq, keyed, type Ctx } from './context.js';
+
+function hasArgsz(s: IrStruct) {
+  return s.fields.some((f) => f.role.kind === 'argsz');
+}
+
+export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
+  const sites = { old: x.site, new: y.site };
+  const xf = new Map(x.fields.map((f) => [f.name, f]));
+  const yf = new Map(y.fields.map((f) => [f.name, f]));
+  const renamedTo = new Map<string, IrField>();
+  let layoutBroken = false;
+  // Fields pair up by name; an old and a new field without a namesake that sit at the same offset with
+  // the same size are one field renamed (a retype of it is reported on its own, below).
+  for (const f of x.fields) {
+    if (yf.has(f.name)) continue;
+    const twin = y.fields.find(
+      (g) => !xf.has(g.name) && !renamedTo.has(g.name) && g.offset === f.offset && g.size === f.size,
+    );
+    if (twin) {
+      renamedTo.set(twin.name, f);
+      add(
+        ctx,
+        'struct.field-renamed',
+        `${name}.${f.name}`,
+        `struct ${name}: field ${f.name} renamed to ${twin.name} (same offset ${f.offset}, ${f.size} B)`,
+        sites,
+        review('binary compatible; source that names the old field no longer compiles'),
+        ok('same bytes'),
+      );
+    } else {
+      layoutBroken = true;
+      add(
+        ctx,
+        'struct.field-removed',
+        `${name}.${f.name}`,
+        `struct ${name}: field ${f.name} (offset ${f.offset}, ${f.type}) removed`,
+        sites,
+        breaks('the bytes userspace fills or reads there lose their meaning'),
+        breaks('drivers reading or writing the field must stop'),
+      );
+    }
+  }
+  const appended: IrField[] = [];
+  for (const g of y.fields) {
+    const f = xf.get(g.name) ?? renamedTo.get(g.name);
+    if (!f) {
+      if (g.offset >= x.size) appended.push(g);
+      else {
+        layoutBroken = true;
+        add(
+          ctx,
+          'struct.field-added',
+          `${name}.${g.name}`,
+          `struct ${name}: field ${g.name} (${g.type}) added at offset ${g.offset}, inside the old struct`,
+          sites,
+          review('bytes that were padding or another field now carry this field'),
+          review('drivers must handle the field'),
+        );
+      }
+      continue;
+    }
+    const fi = `${name}.${g.name}`;
+    if (f.offset !== g.offset) {
+      layoutBroken = true;
+      add(
+        ctx,
+        'struct.field-offset-changed',
+        fi,
+        `struct ${name}: field ${g.name} moved from offset ${f.offset} to ${g.offset}`,
+        sites,
+        breaks('ABI break: binaries built against the old layout read and write the wrong bytes'),
+        breaks('ABI break: the kernel and old binaries disagree on the layout'),
+      );
+    }
+    if (f.type !== g.type || f.size !== g.size || !eq(f.ir, g.ir)) {
+      layoutBroken = true;
+      add(
+        ctx,
+        'struct.field-type-changed',
+        fi,
+        `struct ${name}: field ${g.name} changed type ${f.type} (${f.size} B) → ${g.type} (${g.size} B)`,
+        sites,
+        breaks('ABI break: the field is encoded differently'),
+        breaks('ABI break: the field is decoded differently'),
+      );
+    }
+    const i386Moved = (x.i386.offsets[f.name] ?? -1) !== (y.i386.offsets[g.name] ?? -1);
+    if (i386Moved && f.offset === g.offset) {
+      layoutBroken = true;
+      add(
+        ctx,
+        'struct.i386-field-offset-changed',
+        fi,
+        `struct ${name}: on 32-bit x86 field ${g.name} moved from offset ${x.i386.offsets[f.name]} to ${y.i386.offsets[g.name]}`,
+        sites,
+        breaks('ABI break for 32-bit userspace: it reads and writes the wrong bytes'),
+        breaks('compat ioctl handling reads the field from another offset'),
+      );
+    }
+    if (!eq(f.role, g.role)) {
+      const roleName = (r: IrField['role']) =>
+        r.kind === 'flags' ? `flags of ${r.flags}` : r.kind === 'enum' ? `enum ${r.enum}` : r.kind;
+      const message = `struct ${name}: field ${g.name} is now ${roleName(g.role)} (was ${roleName(f.role)})`;
+      const input = g.direction !== 'out';
+      if (f.role.kind === 'reserved' && input)
+        // Repurposing a reserved input: old callers never had to fill it in.
+        add(
+          ctx,
+          'struct.reserved-field-repurposed',
+          fi,
+          message,
+          sites,
+          review(
+            `old callers may pass anything in ${f.name} (uninitialised stack, garbage) unless every kernel since ${f.since ?? x.since} refused a non-zero value there; if none did, the new meaning must be opted into (a flag callers set, a new feature or ioctl), not read from bytes old binaries never cleared`,
+          ),
+          review(`drivers and the core must read ${g.name} only where old callers are known to have zeroed it`),
+        );
+      else {
+        const fromPlain = f.role.kind === 'plain' || f.role.kind === 'reserved';
+        add(
+          ctx,
+          'struct.field-role-changed',
+          fi,
+          message,
+          sites,
+          fromPlain
+            ? ok(
+                input
+                  ? 'the field gains a meaning; programs that ignored it keep working'
+                  : 'an output gains a meaning; programs that ignored it keep working',
+              )
+            : review('validators and callers interpret the field differently'),
+          review('drivers must fill in or check the field as the new role says'),
+        );
+      }
+    }
+    if (f.direction !== g.direction)
+      add(
+        ctx,
+        'struct.field-direction-changed',
+        fi,
+        `struct ${name}: field ${g.name} direction ${f.direction} → ${g.direction}`,
+        sites,
+        review('who writes the field changed'),
+        review('who writes the field changed'),
+      );
+    if ((f.since ?? '') !== (g.since ?? ''))
+      add(
+        ctx,
+        'item.since-changed',
+        fi,
+        `struct ${name}: field ${g.name} since ${f.since ?? x.since} → ${g.since ?? y.since}`,
+        sites,
+        review('programs that check argsz or the release before using the field must use the new release'),
+        ok('release metadata only'),
+      );
+    if (f.doc !== g.doc)
+      add(
+        ctx,
+        'item.doc-changed',
+        fi,
+        `struct ${name}: documentation of field ${g.name} changed`,
+        sites,
+        ok('documentation only'),
+        ok('documentation only'),
+        [`old: ${f.doc || '(none)'}`, `new: ${g.doc || '(none)'}`],
+      );
+  }
+  const grewWithArgsz = appended.length > 0 && hasArgsz(x) && hasArgsz(y) && !layoutBroken;
+  if (appended.length) {
+    const names = appended.map((f) => f.name).join(', ');
+    if (grewWithArgsz) {
+      const optional = y.minsz <= x.minsz;
+      add(
+        ctx,
+        'struct.field-added-within-argsz',
+        name,
+        `struct ${name} grew ${x.size} → ${y.size} bytes with ${names}; argsz tells the versions apart (minsz ${x.minsz} → ${y.minsz})`,
+        sites,
+        optional
+          ? ok('old callers pass the old argsz, which is still accepted; new fields are optional')
+          : breaks(`the kernel now refuses argsz < ${y.minsz}, which old callers pass`),
+        optional
+          ? ok('drivers read the new fields only when argsz covers them')
+          : review('drivers may rely on the new fields being present'),
+      );
+    } else
+      add(
+        ctx,
+        'struct.field-added',
+        `${name}.${names}`,
+        `struct ${name}: field(s) ${names} appended (no argsz to tell the versions apart)`,
+        sites,
+        breaks('the struct size is part of the ioctl ABI'),
+        breaks('the struct size is part of the ioctl ABI'),
+      );
+  }
+  if ((x.size !== y.size && !grewWithArgsz) || x.align !== y.align)
+    add(
+      ctx,
+      'struct.size-changed',
+      name,
+      `struct ${name}: size ${x.size} → ${y.size} bytes, alignment ${x.align} → ${y.align}`,
+      sites,
+      breaks('ABI break: binaries built against the old size pass a buffer of the wrong size'),
+      breaks('ABI break: copies to and from userspace change length'),
+    );
+  else if ((x.i386.size !== y.i386.size || x.i386.align !== y.i386.align) && !grewWithArgsz)
+    // Compared by size and alignment here and by field offset above, never by field name: a rename
+    // changes the names, not the layout.
+    add(
+      ctx,
+      'struct.i386-layout-changed',
+      name,
+      `struct ${name}: 32-bit x86 size ${x.i386.size} → ${y.i386.size} bytes, alignment ${x.i386.align} → ${y.i386.align} (LP64 unchanged at ${y.size})`,
+      sites,
+      breaks('ABI break for 32-bit userspace: it passes a buffer of the old size'),
+      breaks('compat ioctl handling copies a different length'),
+    );
+  if (x.minsz !== y.minsz && !grewWithArgsz)
+    add(
+      ctx,
+      y.minsz > x.minsz ? 'struct.minsz-raised' : 'struct.minsz-lowered',
+      name,
+      `struct ${name}: smallest accepted argsz ${x.minsz} → ${y.minsz}`,
+      sites,
+      y.minsz > x.minsz ? breaks(`callers passing argsz < ${y.minsz} are now refused`) : ok('more sizes accepted'),
+      y.minsz > x.minsz
+        ? ok('drivers may read more of the argument')
+        : review(`drivers must not read beyond ${y.minsz} bytes unless argsz covers it`),
+    );
+  common(ctx, 'struct', name, x, y);
+}
+
+/** Every struct on either side. */
+export function diffStructs(ctx: Ctx) {
+  const { a, b } = ctx;
+  keyed(
+    ctx,
+    'struct',
+    a.structs,
+    b.structs,
+    (s) => s.site,
+    (n, s) =>
+      add(
+        ctx,
+        'struct.removed',
+        n,
+        `struct ${n} removed`,
+        { old: s.site },
+        breaks('source that names it no longer compiles'),
+        review('drivers using it must change'),
+      ),
+    (n, s) =>
+      add(
+        ctx,
+        'struct.added',
+        n,
+        `struct ${n} added (${s.size} bytes)`,
+        { new: s.site },
+        ok('new; nobody uses it yet'),
+        ok('new; nobody uses it yet'),
+      ),
+    (n, x, y) => diffStruct(ctx, n, x, y),
+  );
+}
