@@ -249,5 +249,62 @@ export function checkSpec(ir: Ir, c: Collected, site: (s: Site) => IrSite): Spec
           add(item.site, `${what} names unknown capability "${cap}"`, `use one of ${Object.keys(caps).join(', ')}`);
     }
   }
+  // Names through time: an earlier name may be reused later, but two meanings of one name never overlap,
+  // and an out-of-scope name is not also described.
+  const rk = (r: string) => r.split('.').reduce((n, p) => n * 1000 + Number(p), 0);
+  const siteOfConstant = (name: string): Site | IrSite => {
+    const from = ir.constantInfo[name]?.from;
+    return (
+      c.constants.find((x) => x.item.name === name)?.item.site ??
+      [...c.enums, ...c.flags].find((x) => x.item.name === from)?.item.site ?? { file: 'spec', line: 0 }
+    );
+  };
+  for (const [name, meanings] of Object.entries(ir.formerNames)) {
+    const spans = meanings.map((m) => ({
+      from: m.from,
+      until: m.until as string | undefined,
+      what: `${m.current} before ${m.until}`,
+    }));
+    if (name in ir.constants) {
+      const info = ir.constantInfo[name]!;
+      spans.push({ from: info.nameSince ?? info.since, until: undefined, what: `${name} itself` });
+    }
+    for (const m of meanings)
+      if (rk(m.until) <= rk(m.from))
+        add(
+          siteOfConstant(m.current),
+          `${m.current}: former name ${name} ends at ${m.until}, before it starts (${m.from})`,
+          'fix the formerly list: each rename must come after the previous one and after since',
+        );
+    for (let i = 0; i < spans.length; i++)
+      for (let j = i + 1; j < spans.length; j++) {
+        const a = spans[i]!;
+        const b = spans[j]!;
+        const overlap =
+          rk(a.from) < (b.until ? rk(b.until) : Infinity) && rk(b.from) < (a.until ? rk(a.until) : Infinity);
+        if (overlap)
+          add(
+            siteOfConstant(name in ir.constants ? name : meanings[0]!.current),
+            `the name ${name} means two things at once: ${a.what} (from ${a.from}) and ${b.what} (from ${b.from})`,
+            'a name may only be reused after its earlier meaning was renamed away; fix since/until',
+          );
+      }
+  }
+  const described = new Set([
+    ...Object.keys(ir.constants),
+    ...Object.keys(ir.ioctls),
+    ...Object.keys(ir.structs),
+    ...Object.keys(ir.formerNames),
+  ]);
+  for (const { item } of c.outOfScope)
+    for (const g of item.groups)
+      for (const n of g.names)
+        if (described.has(n))
+          add(
+            item.site,
+            `${n} is both described by the spec and listed as out of scope ("${g.reason}")`,
+            'remove it from the out-of-scope list',
+          );
+
   return problems;
 }

@@ -2,21 +2,28 @@
  * The checks the C layout probe makes, derived from the IR. Shared by the probe emitter (which renders
  * them as C) and by `header-check` (which reads the probe's output and needs each check's meaning).
  *
- * Presence: a macro item (constant, ioctl) is present when its own macro is defined. Anything else
- * (structs, fields added later, enumerators such as VFIO_DEVICE_STATE_*) is present when a *witness*
- * of its release is: any macro the spec dates to that release or to a later one (headers only grow),
- * or, failing that, `LINUX_VERSION_CODE` from <linux/version.h>.
+ * Dating the header: `LINUX_VERSION_CODE` from the <linux/version.h> next to it wins when there is one.
+ * Without it a release counts as present when a *witness* is defined: a macro the spec dates to that
+ * release or a later one (headers only grow) — never a name that meant something else at another time
+ * (VFIO_DEVICE_STATE_STOP was the v1 macro 0 in 5.8–5.17 and is the v2 enumerator 1 since 5.18).
+ *
+ * Presence: a macro item whose name has one meaning is present when its macro is defined. Anything else
+ * (structs, fields added later, enumerators, names with several meanings) is present when its release is.
+ * A name the header dropped (renamed or removed) is "retired" in headers from the release that dropped it.
+ * Layouts are checked per release and per ABI (i386 when the probe is built with -m32, LP64 otherwise).
  */
-import type { Ir, IrField, IrStruct } from '../ir/types.js';
+import type { Ir, IrPlacedField } from '../ir/types.js';
 
 export type CheckKind = 'constant' | 'ioctl' | 'size' | 'align' | 'offset' | 'field-size';
 
-/** One expected value, chosen by a preprocessor condition (struct sizes change as fields arrive). */
+/** One expected value, chosen by a preprocessor condition (layouts change with the release and the ABI). */
 export interface ProbeVariant {
-  /** A `#if` expression over the VU_HAVE_* release macros, or null for the fallback. */
+  /** A `#if` expression over VU_HAVE_* and VU_I386, or null for the fallback. */
   when: string | null;
+  /** The C expression measured (a renamed field is measured by the name the header has). */
+  expr: string;
   expected: number;
-  /** Which release's layout this is, e.g. "as of 6.6". */
+  /** Which layout this is, e.g. "i386, 5.4 to 6.6". */
   note: string;
 }
 
@@ -26,11 +33,18 @@ export interface ProbeCheck {
   kind: CheckKind;
   /** The spec item the check belongs to (`vfio_device_info`, `vfio_device_info.pad`, `VFIO_TYPE`). */
   item: string;
-  /** Release the checked thing arrived in. */
+  /** Release the checked thing (under this name) arrived in. */
   since: string;
-  /** C expression measured in the header. */
+  /** For a name that later left the header: the first release without it. */
+  until?: string;
+  /** The VU_HAVE_* macro of `until`. */
+  untilHave?: string;
+  /** C expression measured in the newest header (each variant carries its own). */
   expr: string;
-  /** For macro items: the macro whose definition proves presence. */
+  /**
+   * For macro items whose name never meant anything else: the macro whose definition proves presence.
+   * Names with more than one meaning over time are dated by the header's release only.
+   */
   macro?: string;
   /** The VU_HAVE_* macro that says the release `since` is in the header. */
   have: string;
@@ -44,7 +58,10 @@ export interface ProbeRelease {
   /** `VU_HAVE_6_2` */
   key: string;
   code: number;
-  /** Macro names the spec dates to this release (enumerators among them simply test false). */
+  /**
+   * Macro names that prove a header has this release when it has no LINUX_VERSION_CODE: names the spec
+   * dates to it that never meant anything else (enumerators among them simply test false).
+   */
   witnesses: string[];
 }
 
@@ -76,82 +93,119 @@ export function versionCode(r: string): number {
 
 export const haveKey = (r: string) => `VU_HAVE_${r.replace(/\./g, '_')}`;
 
-const roundUp = (n: number, a: number) => Math.ceil(n / a) * a;
-
-/** Size and alignment of a struct counting only the fields that exist as of a release. */
-export function layoutAsOf(s: IrStruct, present: (f: IrField) => boolean): { size: number; align: number } {
-  let end = 0;
-  let align = 1;
-  for (const f of s.fields) {
-    if (!present(f)) continue;
-    end = Math.max(end, f.offset + f.size);
-    align = Math.max(align, f.align);
-  }
-  return { size: roundUp(end, align), align };
+/** Names with more than one meaning over time (a former name of one value, and another value now or earlier). */
+export function ambiguousNames(ir: Ir): Set<string> {
+  const out = new Set<string>();
+  for (const [name, meanings] of Object.entries(ir.formerNames))
+    if (meanings.length > 1 || name in ir.constants || name in ir.ioctls) out.add(name);
+  return out;
 }
 
-/** Every release a struct's layout changed in, newest first (only fields later than the struct count). */
-function fieldReleases(s: IrStruct): string[] {
-  const set = new Set<string>();
-  for (const f of s.fields) if (f.since && compareReleases(f.since, s.since) > 0) set.add(f.since);
-  return [...set].sort((a, b) => compareReleases(b, a));
+/** Every name the spec knows as a former name of a value: never a witness, never tested with `defined()`. */
+function formerOrAmbiguous(ir: Ir): Set<string> {
+  return new Set([...Object.keys(ir.formerNames), ...ambiguousNames(ir)]);
 }
 
-/** The layout variants of one struct property (size or align), newest release first. */
-function layoutVariants(s: IrStruct, prop: 'size' | 'align'): ProbeVariant[] {
-  const later = fieldReleases(s);
-  const out: ProbeVariant[] = [];
-  for (const r of later) {
-    const l = layoutAsOf(s, (f) => !f.since || compareReleases(f.since, r) <= 0);
-    out.push({ when: haveKey(r), expected: l[prop], note: `as of ${r}` });
-  }
-  const base = layoutAsOf(s, (f) => !f.since || compareReleases(f.since, s.since) <= 0);
-  out.push({ when: null, expected: base[prop], note: `as of ${s.since}` });
-  // The newest layout is the struct's own (the IR's size/align), the older ones are derived from it.
-  out[0]!.expected = s[prop];
-  // Collapse variants that agree with the next older one (e.g. alignment unchanged by a u32 field).
-  return out.filter((v, i) => i === out.length - 1 || v.expected !== out[i + 1]?.expected);
-}
+type Abi = 'lp64' | 'i386';
+const ABI_COND: Record<Abi, string> = { i386: 'VU_I386', lp64: '!VU_I386' };
 
-/** Fields added later must sit after every older field, or older offsets would have moved. */
-function assertAppendOnly(name: string, s: IrStruct): void {
-  let lastOld = -1;
-  for (const f of s.fields)
-    if (!f.since || compareReleases(f.since, s.since) <= 0) lastOld = Math.max(lastOld, f.offset);
-  for (const f of s.fields) {
-    if (f.since && compareReleases(f.since, s.since) > 0 && f.offset < lastOld) {
-      throw new Error(
-        `c-probe: ${name}.${f.name} (since ${f.since}) sits before older fields; the probe cannot date it`,
-      );
+/**
+ * Variants for a value that depends on the release and the ABI. `byVersion` lists, oldest first, the
+ * releases where the value may change and its (expr, expected) per ABI there. i386 variants come first
+ * (only when some differ from LP64); the LP64 ones end in the unconditional fallback.
+ */
+function abiVariants(
+  byVersion: { since: string; lp64: { expr: string; expected: number }; i386: { expr: string; expected: number } }[],
+): ProbeVariant[] {
+  const spans = (abi: Abi) => {
+    // newest first, neighbours with the same (expr, expected) merged into the older one
+    const out: { from: string; to?: string; expr: string; expected: number }[] = [];
+    for (let i = byVersion.length - 1; i >= 0; i--) {
+      const v = byVersion[i]!;
+      const cur = v[abi];
+      const last = out[out.length - 1];
+      if (last && last.expr === cur.expr && last.expected === cur.expected) last.from = v.since;
+      else out.push({ from: v.since, ...(i < byVersion.length - 1 ? { to: byVersion[i + 1]!.since } : {}), ...cur });
     }
-  }
+    // `to` of a merged span is the `from` of the span before it (newer)
+    for (let i = 1; i < out.length; i++) out[i]!.to = out[i - 1]!.from;
+    return out;
+  };
+  const lp = spans('lp64');
+  const i3 = spans('i386');
+  const same = JSON.stringify(lp) === JSON.stringify(i3);
+  const note = (abi: Abi, s: { from: string; to?: string }, single: boolean) =>
+    single && !s.to
+      ? same
+        ? ''
+        : abi
+      : `${same ? '' : `${abi}, `}${s.to ? `${s.from} until ${s.to}` : `as of ${s.from}`}`;
+  const out: ProbeVariant[] = [];
+  if (!same)
+    i3.forEach((s, i) =>
+      out.push({
+        when: i === i3.length - 1 ? ABI_COND.i386 : `${ABI_COND.i386} && ${haveKey(s.from)}`,
+        expr: s.expr,
+        expected: s.expected,
+        note: note('i386', s, i3.length === 1),
+      }),
+    );
+  lp.forEach((s, i) =>
+    out.push({
+      when: i === lp.length - 1 ? null : haveKey(s.from),
+      expr: s.expr,
+      expected: s.expected,
+      note: note('lp64', s, lp.length === 1),
+    }),
+  );
+  return out;
 }
 
-/** Build the probe's checks from the IR, in a stable order: constants, ioctls, structs. */
+/** Build the probe's checks from the IR, in a stable order: constants, former names, ioctls, structs. */
 export function probeModel(ir: Ir): ProbeModel {
   const byRelease = new Map<string, Set<string>>();
+  const notWitness = formerOrAmbiguous(ir);
   const witness = (release: string, name: string) => {
     if (!byRelease.has(release)) byRelease.set(release, new Set());
-    byRelease.get(release)!.add(name);
+    if (!notWitness.has(name)) byRelease.get(release)!.add(name);
   };
   const checks: ProbeCheck[] = [];
   const since = (r: string) => {
     if (!byRelease.has(r)) byRelease.set(r, new Set());
     return { since: r, have: haveKey(r), sinceCode: versionCode(r) };
   };
+  const until = (r: string) => {
+    if (!byRelease.has(r)) byRelease.set(r, new Set());
+    return { until: r, untilHave: haveKey(r) };
+  };
+  const plain = (expr: string, expected: number): ProbeVariant[] => [{ when: null, expr, expected, note: '' }];
 
   for (const [name, value] of Object.entries(ir.constants)) {
-    const r = ir.constantInfo[name]?.since ?? '0';
+    const info = ir.constantInfo[name];
+    const r = info?.nameSince ?? info?.since ?? '0';
     witness(r, name);
     checks.push({
       id: `constant ${name}`,
       kind: 'constant',
       item: name,
       expr: name,
-      macro: name,
+      ...(notWitness.has(name) ? {} : { macro: name }),
       ...since(r),
-      variants: [{ when: null, expected: value, note: '' }],
+      variants: plain(name, value),
     });
+  }
+  for (const [name, meanings] of Object.entries(ir.formerNames)) {
+    for (const m of meanings) {
+      checks.push({
+        id: `constant ${name} (${m.from} until ${m.until})`,
+        kind: 'constant',
+        item: name,
+        expr: name,
+        ...since(m.from),
+        ...until(m.until),
+        variants: [{ when: null, expr: name, expected: m.value, note: `now ${m.current}` }],
+      });
+    }
   }
   for (const [name, io] of Object.entries(ir.ioctls)) {
     witness(io.since, name);
@@ -160,73 +214,74 @@ export function probeModel(ir: Ir): ProbeModel {
       kind: 'ioctl',
       item: name,
       expr: name,
-      macro: name,
+      ...(notWitness.has(name) ? {} : { macro: name }),
       ...since(io.since),
-      variants: [{ when: null, expected: io.number, note: '' }],
+      variants: plain(name, io.number),
     });
   }
   for (const [name, s] of Object.entries(ir.structs)) {
-    assertAppendOnly(name, s);
     const c = `struct ${name}`;
-    checks.push({
-      id: `size ${name}`,
-      kind: 'size',
-      item: name,
-      expr: `sizeof(${c})`,
-      ...since(s.since),
-      variants: layoutVariants(s, 'size'),
-    });
-    checks.push({
-      id: `align ${name}`,
-      kind: 'align',
-      item: name,
-      expr: `_Alignof(${c})`,
-      ...since(s.since),
-      variants: layoutVariants(s, 'align'),
-    });
-    for (const f of s.fields) {
-      const fr = f.since && compareReleases(f.since, s.since) > 0 ? f.since : s.since;
-      if (f.ir.kind === 'union') {
-        for (const m of f.ir.members) {
-          const mr = m.since && compareReleases(m.since, fr) > 0 ? m.since : fr;
-          const path = f.ir.anonymous ? m.name : `${f.name}.${m.name}`;
-          checks.push({
-            id: `offset ${name}.${path}`,
-            kind: 'offset',
-            item: `${name}.${path}`,
-            expr: `offsetof(${c}, ${path})`,
-            ...since(mr),
-            variants: [{ when: null, expected: f.offset + m.offset, note: '' }],
-          });
-          checks.push({
-            id: `field-size ${name}.${path}`,
-            kind: 'field-size',
-            item: `${name}.${path}`,
-            expr: `sizeof(((${c} *)0)->${path})`,
-            ...since(mr),
-            variants: [{ when: null, expected: m.size, note: '' }],
-          });
-        }
-        continue;
-      }
+    const versions = s.versions;
+    for (const v of versions) since(v.since);
+    for (const [kind, expr] of [
+      ['size', `sizeof(${c})`],
+      ['align', `_Alignof(${c})`],
+    ] as const) {
+      const prop = kind === 'size' ? 'size' : 'align';
       checks.push({
-        id: `offset ${name}.${f.name}`,
-        kind: 'offset',
-        item: `${name}.${f.name}`,
-        expr: `offsetof(${c}, ${f.name})`,
-        ...since(fr),
-        variants: [{ when: null, expected: f.offset, note: '' }],
+        id: `${kind} ${name}`,
+        kind,
+        item: name,
+        expr,
+        ...since(s.since),
+        variants: abiVariants(
+          versions.map((v) => ({
+            since: v.since,
+            lp64: { expr, expected: v.lp64[prop] },
+            i386: { expr, expected: v.i386[prop] },
+          })),
+        ),
       });
-      if (f.ir.kind !== 'flex') {
-        checks.push({
-          id: `field-size ${name}.${f.name}`,
-          kind: 'field-size',
-          item: `${name}.${f.name}`,
-          expr: `sizeof(((${c} *)0)->${f.name})`,
-          ...since(fr),
-          variants: [{ when: null, expected: f.size, note: '' }],
-        });
-      }
+    }
+    // one offset and one size check per current field, measured by the name each release gave it
+    const fields = [...new Set(versions.flatMap((v) => v.fields.map((f) => f.field)))];
+    for (const field of fields) {
+      const present = versions
+        .map((v) => ({ since: v.since, f: v.fields.find((x) => x.field === field) }))
+        .filter((x): x is { since: string; f: IrPlacedField } => !!x.f);
+      const first = present[0]!;
+      const last = present[present.length - 1]!;
+      const offsetOf = (n: string) => `offsetof(${c}, ${n})`;
+      const sizeOf = (n: string) => `sizeof(((${c} *)0)->${n})`;
+      checks.push({
+        id: `offset ${name}.${field}`,
+        kind: 'offset',
+        item: `${name}.${field}`,
+        expr: offsetOf(last.f.name),
+        ...since(first.since),
+        variants: abiVariants(
+          present.map(({ since: r, f }) => ({
+            since: r,
+            lp64: { expr: offsetOf(f.name), expected: f.lp64.offset },
+            i386: { expr: offsetOf(f.name), expected: f.i386.offset },
+          })),
+        ),
+      });
+      if (last.f.flex) continue;
+      checks.push({
+        id: `field-size ${name}.${field}`,
+        kind: 'field-size',
+        item: `${name}.${field}`,
+        expr: sizeOf(last.f.name),
+        ...since(first.since),
+        variants: abiVariants(
+          present.map(({ since: r, f }) => ({
+            since: r,
+            lp64: { expr: sizeOf(f.name), expected: f.lp64.size },
+            i386: { expr: sizeOf(f.name), expected: f.i386.size },
+          })),
+        ),
+      });
     }
   }
   const releases = [...byRelease.keys()]

@@ -1,14 +1,18 @@
 /**
- * `header-check --diff`: turn a (newer) header into candidate spec additions. Unknown macros get
- * their values from the compiler; unknown `struct vfio_*` / `struct iommu_*` get their members from
- * the preprocessed header and their layouts (sizeof, alignof, offsetof, member sizes) from the
- * compiler. Everything is printed as spec snippets to paste and edit.
+ * `header-check --diff`: measure what a (newer) header has that the spec does not know — every unknown
+ * macro and enumerator with its value from the compiler, every unknown struct with its members (from the
+ * preprocessed header) and layout (sizeof, alignof, offsetof, member sizes, from the compiler). Turning
+ * that into spec code is suggest.ts.
  */
 import type { Ir } from '../ir/types.js';
-import { driftOf, headerVersionOf, type HeaderCheckOptions } from './check.js';
-import { HEADERS_TU, compileAndRun, includeFlags, macrosOf, preprocessed } from './gcc.js';
+import { accountFor, headerFlags, headerVersionOf, type HeaderCheckOptions } from './check.js';
+import { headerInventory } from './inventory.js';
+import { HEADERS_TU, compileAndRun, macrosOf } from './gcc.js';
+import { preprocessedByFile } from './inventory.js';
 
 export interface DiffMacro {
+  /** `enumerator` for unknown enumerators (which have a value but no definition text). */
+  kind: 'macro' | 'enumerator';
   name: string;
   definition: string;
   /** Integer value, or the string for string macros; absent when the macro is not a value. */
@@ -143,53 +147,26 @@ export function parseMembers(body: string, inUnion = false): DiffMember[] {
   return out;
 }
 
-const SCALARS: Record<string, string> = {
-  __u8: 'u8',
-  __u16: 'u16',
-  __u32: 'u32',
-  __u64: 'u64',
-  __s8: 's8',
-  __s16: 's16',
-  __s32: 's32',
-  __s64: 's64',
-  __aligned_u64: 'aligned_u64',
-  __le32: 'u32',
-  __le64: 'u64',
-  int: 's32',
-  char: 'u8',
-};
-
-/** A DSL expression for a C member type (best effort; odd ones are left as comments). */
-function dslType(m: DiffMember): string {
-  const dims = [...m.cType.matchAll(/\[([^\]]*)\]/g)].map((d) => d[1] ?? '');
-  const base = m.cType.replace(/\[.*$/, '').trim();
-  const sm = /^struct\s+(\w+)$/.exec(base);
-  let t = SCALARS[base] ?? (sm ? sm[1]! : `/* ${base} */ u32`);
-  for (const d of dims.reverse()) t = d.trim() === '' ? `flex(${t})` : `array(${t}, ${d.trim()})`;
-  return t;
-}
-
 function cSafe(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
 
-/** Build the candidate additions for the headers in `opts.include` (system headers by default). */
+/** Measure every item of the headers in `opts.include` (system headers by default) the spec does not know. */
 export function headerDiff(ir: Ir, opts: HeaderCheckOptions = {}): HeaderDiff {
-  const flags = includeFlags(opts.include);
+  const flags = headerFlags(opts);
   const macros = macrosOf(flags);
-  const drift = driftOf(ir, macros);
-  const known = new Set(Object.keys(ir.structs));
-  const bodies = structBodies(preprocessed(flags));
-  const unknownStructs = [...bodies.keys()].filter((n) => /^(vfio|iommu)_/.test(n) && !known.has(n)).sort();
+  const unknown = accountFor(ir, headerInventory(flags)).unknown;
+  const valued = unknown.filter((u) => u.kind !== 'struct' && !u.functionLike);
+  const unknownStructs = unknown.filter((u) => u.kind === 'struct').map((u) => u.name);
+  const bodies = structBodies([...preprocessedByFile(flags).text.values()].join('\n'));
 
-  // One program measures all macro values and struct layouts; lines that do not compile are dropped.
+  // One program measures all values and struct layouts; lines that do not compile are dropped.
   const lines: string[] = [HEADERS_TU, '#include <stdio.h>', '#include <stddef.h>'];
   lines.push('static void vu_i(const char *n, long long v) { printf("I\\t%s\\t%lld\\n", n, v); }');
   lines.push('static void vu_s(const char *n, const char *v) { printf("S\\t%s\\t%s\\n", n, v); }');
   lines.push('#define VU_VAL(n, x) _Generic((x), char *: vu_s, const char *: vu_s, default: vu_i)(n, x);');
   lines.push('int main(void) {');
-  const macroList = drift.filter((d) => !macros.get(d.name)?.functionLike);
-  for (const d of macroList) lines.push(`VU_VAL("${d.name}", ${d.name})`);
+  for (const d of valued) lines.push(`VU_VAL("${d.name}", ${d.name})`);
   const parsed = new Map<string, DiffMember[]>();
   for (const s of unknownStructs) {
     const members = parseMembers(bodies.get(s) ?? '');
@@ -216,16 +193,18 @@ export function headerDiff(ir: Ir, opts: HeaderCheckOptions = {}): HeaderDiff {
     else if (tag === 'O') offs.set(`${a}.${b}`, Number(c));
     else if (tag === 'L') sizes.set(`${a}.${b}`, Number(c));
   }
-  const outMacros: DiffMacro[] = drift.map((d) => {
-    const fn = macros.get(d.name)?.functionLike;
-    const v = values.get(d.name);
-    const io = /\b_IO\s*\(\s*(\w+|\(?'.'\)?)\s*,\s*(.+)\)\s*$/.exec(d.definition);
-    const r: DiffMacro = { name: d.name, definition: d.definition };
-    if (v !== undefined) r.value = v;
-    else r.note = fn ? 'function-like macro' : 'not a value';
-    if (io && typeof v === 'number') r.ioctl = { type: (v >> 8) & 0xff, nr: v & 0xff };
-    return r;
-  });
+  const outMacros: DiffMacro[] = unknown
+    .filter((u) => u.kind !== 'struct')
+    .map((d) => {
+      const v = values.get(d.name);
+      const definition = d.definition ?? '';
+      const io = d.kind === 'macro' ? /\b_IO\s*\(\s*(\w+|\(?'.'\)?)\s*,\s*(.+)\)\s*$/.exec(definition) : null;
+      const r: DiffMacro = { kind: d.kind === 'enumerator' ? 'enumerator' : 'macro', name: d.name, definition };
+      if (v !== undefined) r.value = v;
+      else r.note = macros.get(d.name)?.functionLike || d.functionLike ? 'function-like macro' : 'not a value';
+      if (io && typeof v === 'number') r.ioctl = { type: (v >> 8) & 0xff, nr: v & 0xff };
+      return r;
+    });
   const structs: DiffStruct[] = unknownStructs.map((name) => {
     const l = layout.get(name);
     const members = (parsed.get(name) ?? []).map((m) => {
@@ -236,92 +215,4 @@ export function headerDiff(ir: Ir, opts: HeaderCheckOptions = {}): HeaderDiff {
     return { name, ...(l ? { size: l.size, align: l.align } : { note: 'layout not measurable' }), members };
   });
   return { include: opts.include ?? null, headerVersion: headerVersionOf(macros), macros: outMacros, structs };
-}
-
-const hex = (n: number) => (n < 0 ? String(n) : '0x' + n.toString(16));
-
-/** Spec snippets for the candidate additions. */
-export function formatDiff(d: HeaderDiff): string {
-  const since = d.headerVersion ? d.headerVersion.split('.').slice(0, 2).join('.') : 'TODO';
-  const out: string[] = [];
-  out.push(
-    `// Candidate spec additions from ${d.include ?? 'the system headers'}${d.headerVersion ? ` (Linux ${d.headerVersion})` : ''}.`,
-  );
-  out.push(
-    `// \`since: '${since}'\` means "present in this header"; date each item by its first release before committing.`,
-  );
-  const ioctls = d.macros.filter((m) => m.ioctl);
-  if (ioctls.length) {
-    out.push('', `// ── ioctls (${ioctls.length})`);
-    for (const m of ioctls) {
-      const base =
-        m.ioctl!.nr >= 0x80 ? `IOMMUFD_CMD_BASE + ${m.ioctl!.nr - 0x80}` : `VFIO_BASE + ${m.ioctl!.nr - 100}`;
-      out.push(`/** TODO: describe. ${m.name} = ${hex(m.value as number)} (_IO(';', ${base})) */`);
-      out.push(
-        `export const ${m.name} = ioctl('${m.name}', { nr: ${m.ioctl!.nr}, on: /* TODO fd kind */ ${m.ioctl!.nr >= 0x80 ? 'IommuFd' : 'Device'}, arg: /* TODO */ noArg, since: '${since}' });`,
-      );
-    }
-  }
-  const values = d.macros.filter((m) => !m.ioctl && typeof m.value === 'number');
-  if (values.length) {
-    out.push('', `// ── constants (${values.length}), grouped by prefix`);
-    const groups = new Map<string, DiffMacro[]>();
-    for (const m of values) {
-      const i = m.name.lastIndexOf('_');
-      const p = i > 0 ? m.name.slice(0, i + 1) : m.name;
-      if (!groups.has(p)) groups.set(p, []);
-      groups.get(p)!.push(m);
-    }
-    for (const [prefix, ms] of groups) {
-      if (ms.length === 1) {
-        const m = ms[0]!;
-        out.push(
-          `export const ${m.name} = constant('${m.name}', ${m.value}, { since: '${since}' }); // ${m.definition}`,
-        );
-        continue;
-      }
-      const bits = ms.every((m) => typeof m.value === 'number' && m.value > 0 && (m.value & (m.value - 1)) === 0);
-      const group = prefix.replace(/_$/, '').toLowerCase();
-      out.push(`export const ${group} = ${bits ? 'flags' : 'enumeration'}(`);
-      out.push(`  '${group}',`);
-      out.push('  {');
-      for (const m of ms) {
-        const key = m.name.slice(prefix.length);
-        out.push(`    ${/^[A-Za-z_]\w*$/.test(key) ? key : `'${key}'`}: ${m.value}, // ${m.definition}`);
-      }
-      out.push('  },');
-      out.push(`  { prefix: '${prefix}', since: '${since}' },`);
-      out.push(');');
-    }
-  }
-  const other = d.macros.filter((m) => m.value === undefined || typeof m.value === 'string');
-  if (other.length) {
-    out.push('', `// ── other macros (${other.length}): strings, function-like or not values`);
-    for (const m of other)
-      out.push(
-        `//   ${m.name} = ${typeof m.value === 'string' ? JSON.stringify(m.value) : m.definition} (${m.note ?? 'string'})`,
-      );
-  }
-  if (d.structs.length) {
-    out.push('', `// ── structs (${d.structs.length}), layouts measured by the compiler`);
-    for (const s of d.structs) {
-      out.push(`/** TODO: describe. sizeof ${s.size ?? '?'}, alignof ${s.align ?? '?'}. */`);
-      out.push(`export const ${s.name} = struct(`);
-      out.push(`  '${s.name}',`);
-      out.push('  {');
-      for (const m of s.members) {
-        const where = `@${m.offset ?? '?'}${m.size !== undefined ? `, ${m.size} bytes` : m.flex ? ', flexible' : ''}`;
-        const note = `${m.cType}${m.inUnion ? ', in an anonymous union' : ''}${m.bitfield ? ', bit-field' : ''}`;
-        out.push(`    ${m.name}: ${dslType(m)}, // ${where}: ${note}`);
-      }
-      out.push('  },');
-      out.push(
-        `  { since: '${since}'${s.size !== undefined ? `, expect: { size: ${s.size}, align: ${s.align} }` : ''} },`,
-      );
-      out.push(');');
-    }
-  }
-  if (!d.macros.length && !d.structs.length)
-    out.push('', '// nothing: the spec knows every VFIO macro and struct of this header');
-  return out.join('\n');
 }

@@ -16,12 +16,19 @@ function gcc(args: string[], input?: string): { status: number; stdout: string; 
   return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** `-I` flags for a directory of uapi headers (plus its per-architecture asm directory, as Debian lays them out). */
-export function includeFlags(dir: string | undefined): string[] {
+/**
+ * `-I` flags for a directory of uapi headers (plus its per-architecture asm directory, as Debian lays them
+ * out: `x86_64-linux-gnu/asm`, and from 6.12, when linux-libc-dev became `Architecture: all`, one asm folder
+ * per architecture). For i386 the `i386-linux-gnu` folder is used when there is one; the x86 asm headers
+ * serve both ABIs, so an older package's `x86_64-linux-gnu` folder does too.
+ */
+export function includeFlags(dir: string | undefined, abi: 'lp64' | 'i386' = 'lp64'): string[] {
   if (!dir) return [];
   const flags: string[] = [];
   const triplet = gcc(['-dumpmachine']).stdout.trim();
-  if (triplet && existsSync(join(dir, triplet))) flags.push('-I', join(dir, triplet));
+  const candidates = abi === 'i386' ? ['i386-linux-gnu', triplet] : [triplet];
+  const asm = candidates.find((t) => t && existsSync(join(dir, t)));
+  if (asm) flags.push('-I', join(dir, asm));
   flags.push('-I', dir);
   // A bare uapi tree has no version.h: do not let the system's one stand in for it.
   if (!existsSync(join(dir, 'linux', 'version.h'))) flags.push('-DVU_NO_VERSION');
@@ -110,6 +117,37 @@ export function compileAndRun(
         lines[n - 1] = replacement;
       }
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+let m32: string | null | undefined;
+
+/**
+ * Why gcc cannot build and run a 32-bit program here, or null when it can (memoised). On Debian the i386
+ * probe needs gcc-multilib: the 32-bit libc and libgcc, and the /usr/include/asm link.
+ */
+export function m32Problem(): string | null {
+  if (m32 !== undefined) return m32;
+  const dir = mkdtempSync(join(tmpdir(), 'vfio-uapi-m32-'));
+  try {
+    const bin = join(dir, 'a');
+    const c = gcc(
+      ['-m32', '-x', 'c', '-', '-o', bin],
+      '#include <linux/types.h>\nint main(void) { return sizeof(long) == 4 ? 0 : 1; }\n',
+    );
+    if (c.status !== 0)
+      return (m32 = `${CC} -m32 cannot build a program (${
+        c.stderr
+          .trim()
+          .split('\n')
+          .find((l) => /error/.test(l)) ?? 'error'
+      }); on Debian install gcc-multilib`);
+    const r = spawnSync(bin, [], { encoding: 'utf8' });
+    if (r.status !== 0)
+      return (m32 = `a ${CC} -m32 program does not run here (${r.error?.message ?? `exit ${r.status}`})`);
+    return (m32 = null);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@ import type {
   FieldType,
   FlagSet,
   Ioctl,
+  OutOfScope,
   KernelFix,
   Rule,
   Site,
@@ -17,11 +18,11 @@ import { deriveTables, capsKey } from '../fsm/derive.js';
 import type { DeclDocs } from './docs.js';
 import { SpecError, type SpecProblem } from './errors.js';
 import { ioGeneric, ioPowerpc } from './ioc.js';
-import { cTypeName, layoutStruct, placeType } from './layout.js';
+import { cTypeName, layoutHistory, layoutStruct, placeType } from './layout.js';
 import type { Ir, IrField, IrRole, IrRule, IrSite, IrStruct, IrType } from './types.js';
 import { checkSpec } from '../check/spec-checks.js';
 
-export const IR_VERSION = 1;
+export const IR_VERSION = 2;
 
 /** Doc comments per file and exported name, as read by docs.ts (absent when docs are not read). */
 export type DocsLookup = (file: string, exportName: string) => DeclDocs | undefined;
@@ -36,6 +37,7 @@ interface Collected {
   features: { item: Feature; exportName: string }[];
   fsms: { item: StateMachine; exportName: string }[];
   rules: { item: Rule; exportName: string }[];
+  outOfScope: { item: OutOfScope; exportName: string }[];
   kernelFixes: { item: KernelFix; exportName: string }[];
 }
 
@@ -58,6 +60,7 @@ export function collect(exports: Record<string, unknown>): Collected {
     features: [],
     fsms: [],
     rules: [],
+    outOfScope: [],
     kernelFixes: [],
   };
   for (const [exportName, value] of Object.entries(exports)) {
@@ -91,6 +94,9 @@ export function collect(exports: Record<string, unknown>): Collected {
       case 'rule':
         c.rules.push(entry);
         break;
+      case 'outOfScope':
+        c.outOfScope.push(entry);
+        break;
       case 'kernelFix':
         c.kernelFixes.push(entry);
         break;
@@ -113,6 +119,8 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
     meta: { generator: 'vfio-uapi', irVersion: IR_VERSION, specFiles: [] },
     constants: {},
     constantInfo: {},
+    formerNames: {},
+    outOfScope: {},
     enums: {},
     flags: {},
     states: {},
@@ -126,7 +134,15 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
   };
   const files = new Set<string>();
   const note = (s: Site) => files.add(site(s).file);
-  const addConstant = (name: string, value: number, from: string, since: string, doc: string, at: Site) => {
+  const addConstant = (
+    name: string,
+    value: number,
+    from: string,
+    since: string,
+    doc: string,
+    at: Site,
+    formerly: readonly { name: string; until: string }[] = [],
+  ) => {
     if (name in ir.constants && ir.constants[name] !== value) {
       problems.push({
         site: site(at),
@@ -135,12 +151,22 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
       });
     }
     ir.constants[name] = value;
-    ir.constantInfo[name] = { from, since, doc };
+    ir.constantInfo[name] = { from, since, ...(formerly.length ? { nameSince: formerly[0]!.until } : {}), doc };
+    // formerly is newest first; each older name runs from the previous rename (or the value's since)
+    const oldestFirst = [...formerly].reverse();
+    oldestFirst.forEach((f, i) => {
+      (ir.formerNames[f.name] ??= []).push({
+        current: name,
+        value,
+        from: i === 0 ? since : oldestFirst[i - 1]!.until,
+        until: f.until,
+      });
+    });
   };
 
   for (const { item, exportName } of c.constants) {
     note(item.site);
-    addConstant(item.name, item.value, item.name, item.since, docOf(item, exportName), item.site);
+    addConstant(item.name, item.value, item.name, item.since, docOf(item, exportName), item.site, item.formerly);
   }
   for (const { item, exportName } of c.enums) {
     note(item.site);
@@ -159,7 +185,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
       members,
     };
     for (const [k, m] of Object.entries(members))
-      addConstant(item.prefix + k, m.value, item.name, m.since, m.doc, item.site);
+      addConstant(item.prefix + k, m.value, item.name, m.since, m.doc, item.site, item.members[k]!.formerly);
   }
   for (const { item, exportName } of c.flags) {
     note(item.site);
@@ -179,7 +205,16 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
       masks,
     };
     for (const [k, m] of [...Object.entries(members), ...Object.entries(masks)])
-      addConstant(item.prefix + k, m.value, item.name, m.since, m.doc, item.site);
+      addConstant(
+        item.prefix + k,
+        m.value,
+        item.name,
+        m.since,
+        m.doc,
+        item.site,
+        (item.members as Record<string, { formerly?: readonly { name: string; until: string }[] }>)[k]?.formerly ??
+          item.masks[k]?.formerly,
+      );
   }
   for (const { item, exportName } of c.fdKinds) {
     note(item.site);
@@ -224,8 +259,15 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
   };
   const fieldOf = (name: string, t: FieldType, offset: number, doc: string, _p: object): IrField => {
     const p = placeType(t, 'lp64');
-    const fieldSince =
-      (t.kind === 'scalar' || t.kind === 'array' || t.kind === 'flex') && t.since ? t.since : undefined;
+    const leaf = t.kind === 'scalar' || t.kind === 'array' || t.kind === 'flex';
+    const fieldSince = leaf && t.since ? t.since : undefined;
+    const history = leaf
+      ? (t.history ?? []).map((r) => ({
+          until: r.until,
+          ...(r.name ? { name: r.name } : {}),
+          ...(r.type ? { type: cTypeName(r.type) } : {}),
+        }))
+      : [];
     return {
       name,
       offset,
@@ -236,6 +278,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
       role: roleOf(t),
       direction: t.kind === 'scalar' ? t.direction : 'inout',
       ...(fieldSince ? { since: fieldSince } : {}),
+      ...(history.length ? { history } : {}),
       doc,
     };
   };
@@ -270,6 +313,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
       minsz,
       fields,
       i386: { size: i3.size, align: i3.align, offsets: i3.offsets },
+      versions: layoutHistory(item),
     };
     ir.structs[item.name] = s;
   }
@@ -436,6 +480,27 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
     ir.rules[item.name] = r;
   }
 
+  if (c.outOfScope.length > 1) {
+    const [a, b] = c.outOfScope.map((o) => site(o.item.site));
+    problems.push({
+      site: b!,
+      message: `the spec has ${c.outOfScope.length} out-of-scope lists (${a!.file}:${a!.line} and ${b!.file}:${b!.line})`,
+      hint: 'keep one outOfScope([...]) list and move every group into it',
+    });
+  }
+  for (const { item } of c.outOfScope) {
+    note(item.site);
+    for (const g of item.groups)
+      for (const n of g.names) {
+        if (n in ir.outOfScope)
+          problems.push({
+            site: site(item.site),
+            message: `out-of-scope list names ${n} twice`,
+            hint: 'keep it in one group',
+          });
+        ir.outOfScope[n] = g.reason;
+      }
+  }
   // Kernel fixes, oldest first; each lists the forbidden requests that name it.
   for (const { item } of [...c.kernelFixes].sort((a, b) => (a.item.date < b.item.date ? -1 : 1))) {
     note(item.site);

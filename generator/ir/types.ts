@@ -59,6 +59,8 @@ export interface IrField {
   direction: 'in' | 'out' | 'inout';
   /** Set when the field arrived after its struct. */
   since?: string;
+  /** Earlier forms, newest first: before `until` the field was named `name` and/or typed `type` (C spelling). */
+  history?: { until: string; name?: string; type?: string }[];
   doc: string;
 }
 
@@ -66,6 +68,27 @@ export interface IrLayout {
   size: number;
   align: number;
   offsets: Record<string, number>;
+}
+
+/** Where one field sat in one release, on both ABIs. */
+export interface IrPlacedField {
+  /** The field's C name in that release (a member of an anonymous union by its own name). */
+  name: string;
+  /** The field's current name (`IrStruct.fields[].name`), for members of named unions `field.member`. */
+  field: string;
+  /** C spelling of its type in that release. */
+  type: string;
+  flex: boolean;
+  lp64: { offset: number; size: number; align: number };
+  i386: { offset: number; size: number; align: number };
+}
+
+/** The struct as the headers had it from `since` until the next version's `since`. */
+export interface IrStructVersion {
+  since: string;
+  fields: IrPlacedField[];
+  lp64: { size: number; align: number };
+  i386: { size: number; align: number };
 }
 
 export interface IrStruct extends IrItem {
@@ -76,6 +99,11 @@ export interface IrStruct extends IrItem {
   fields: IrField[];
   /** Layout on i386, where a plain u64 is only 4-aligned. */
   i386: IrLayout;
+  /**
+   * Every C form the struct had, oldest first: fields added later, renamed or retyped in place. The last
+   * entry is the current layout. Headers older than an entry's `since` have an earlier entry's layout.
+   */
+  versions: IrStructVersion[];
 }
 
 export interface IrArg {
@@ -205,11 +233,33 @@ export interface IrRule extends IrItem {
   requiresCaps?: string[];
 }
 
+/** A name the spec knows from an earlier release, for a value that has another name now. */
+export interface IrFormerName {
+  /** The value's name now (a key of `Ir.constants`). */
+  current: string;
+  value: number;
+  /** First release with this name. */
+  from: string;
+  /** First release without it. */
+  until: string;
+}
+
 export interface Ir {
   meta: { generator: string; irVersion: number; specFiles: string[] };
   constants: Record<string, number>;
-  /** Where each constant comes from (item, since, doc). */
-  constantInfo: Record<string, { from: string; since: string; doc: string }>;
+  /**
+   * Where each constant comes from (item, since, doc). `since` is when the value arrived; `nameSince`, when
+   * it was renamed since, is the first release with its current name.
+   */
+  constantInfo: Record<string, { from: string; since: string; nameSince?: string; doc: string }>;
+  /**
+   * Earlier names of values (e.g. the 5.8–5.17 `VFIO_DEVICE_STATE_STOP` = 0 of the v1 migration protocol,
+   * called `VFIO_DEVICE_STATE_V1_STOP` from 5.18). One name can have had several meanings over time, and
+   * can mean something else today (`VFIO_DEVICE_STATE_STOP` = 1 from 5.18).
+   */
+  formerNames: Record<string, IrFormerName[]>;
+  /** Header items the spec leaves out on purpose: C name → the reason. */
+  outOfScope: Record<string, string>;
   enums: Record<string, IrEnum>;
   flags: Record<string, IrFlags>;
   states: Record<string, number>;

@@ -1,24 +1,60 @@
 import { base, deepFreeze, type ItemBase, type ItemOptions, type Since } from './common.js';
 import { callSite, type Site } from './site.js';
 
+/**
+ * A name a value had before a release (the whole C name, e.g. `VFIO_DEVICE_STATE_STOP` for what is
+ * `VFIO_DEVICE_STATE_V1_STOP` from 5.18). The header-check never dates a header by such a name, since the
+ * same name may later mean something else.
+ */
+export interface FormerName {
+  readonly name: string;
+  /** First release in which the value no longer has this name. */
+  readonly until: Since;
+}
+
 /** One named value; `since` defaults to the enclosing item's. */
 export interface Member {
   readonly value: number;
   readonly since: Since;
   readonly doc?: string;
+  /** Earlier C names of this value, newest first. */
+  readonly formerly?: readonly FormerName[];
   readonly site: Site;
 }
 
-type MemberInput = number | { value: number; since?: Since; doc?: string };
+type MemberInput = number | { value: number; since?: Since; doc?: string; formerly?: FormerName[] };
+
+const RELEASE = /^\d+\.\d+$/;
+const releaseKey = (r: string) => r.split('.').reduce((n, p) => n * 1000 + Number(p), 0);
+
+/** Check and order (newest first) the former names of an item or member. */
+export function formerNames(owner: string, since: Since, input: readonly FormerName[] | undefined): FormerName[] {
+  const out = [...(input ?? [])];
+  for (const f of out) {
+    if (!RELEASE.test(f.until)) throw new Error(`${owner}: formerly ${f.name} until "${f.until}" is not a release`);
+    if (releaseKey(f.until) <= releaseKey(since))
+      throw new Error(`${owner}: formerly ${f.name} until ${f.until}, which is not after since ${since}`);
+  }
+  return out.sort((a, b) => releaseKey(b.until) - releaseKey(a.until));
+}
 
 function members(input: Record<string, MemberInput>, since: Since): Record<string, Member> {
   const site = callSite();
   const out: Record<string, Member> = {};
   for (const [k, v] of Object.entries(input)) {
-    out[k] =
-      typeof v === 'number'
-        ? { value: v, since, site }
-        : { value: v.value, since: v.since ?? since, ...(v.doc ? { doc: v.doc } : {}), site };
+    if (typeof v === 'number') {
+      out[k] = { value: v, since, site };
+      continue;
+    }
+    const memberSince = v.since ?? since;
+    const formerly = formerNames(k, memberSince, v.formerly);
+    out[k] = {
+      value: v.value,
+      since: memberSince,
+      ...(v.doc ? { doc: v.doc } : {}),
+      ...(formerly.length ? { formerly } : {}),
+      site,
+    };
   }
   return out;
 }
@@ -44,7 +80,10 @@ export function enumeration<K extends string>(
 }
 
 /** A member of a flag set: a bit number. */
-export function bit(n: number, opts?: { since?: Since; doc?: string }): { value: number; since?: Since; doc?: string } {
+export function bit(
+  n: number,
+  opts?: { since?: Since; doc?: string; formerly?: FormerName[] },
+): { value: number; since?: Since; doc?: string; formerly?: FormerName[] } {
   return { value: 2 ** n, ...opts };
 }
 
@@ -73,8 +112,11 @@ export function flags<K extends string>(
 export interface Constant extends ItemBase {
   readonly kind: 'const';
   readonly value: number;
+  /** Earlier C names of this value, newest first. */
+  readonly formerly?: readonly FormerName[];
 }
 
-export function constant(name: string, value: number, opts: ItemOptions): Constant {
-  return deepFreeze({ kind: 'const', ...base(name, opts), value });
+export function constant(name: string, value: number, opts: ItemOptions & { formerly?: FormerName[] }): Constant {
+  const formerly = formerNames(name, opts.since, opts.formerly);
+  return deepFreeze({ kind: 'const', ...base(name, opts), value, ...(formerly.length ? { formerly } : {}) });
 }

@@ -10,3 +10,4 @@ export * from './fsm.js';
 export * from './kernel.js';
 export * from './rule.js';
 export * from './overlay.js';
+export * from './scope.js';

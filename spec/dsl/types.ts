@@ -19,6 +19,19 @@ export type FieldRole =
   /** A file descriptor number (−1 meaning none). */
   | { kind: 'fd' };
 
+/**
+ * One earlier form of a field. Before release `until` the field had another C name and/or another type;
+ * its offset never moved (only the name, the declared type, and so its i386 alignment, changed).
+ */
+export interface FieldRevision {
+  /** First release with the newer form. */
+  readonly until: string;
+  /** The field's name before `until`, when it was renamed. */
+  readonly name?: string;
+  /** The field's type before `until`, when it was retyped (e.g. `u64` before `__aligned_u64`). */
+  readonly type?: ScalarType;
+}
+
 /** Who writes a field: the caller, the kernel, or both. */
 export type FieldDirection = 'in' | 'out' | 'inout';
 
@@ -34,6 +47,8 @@ export interface ScalarType<TS = number | bigint> {
   readonly direction: FieldDirection;
   /** Release that added this field to its struct, when later than the struct itself. */
   readonly since?: string;
+  /** Earlier names and types of the field, newest first (see `was`). */
+  readonly history?: readonly FieldRevision[];
   /** Phantom: the TypeScript type of a value. */
   readonly _ts?: TS;
 }
@@ -41,6 +56,7 @@ export interface ScalarType<TS = number | bigint> {
 export interface ArrayType<E extends FieldType = FieldType> {
   readonly kind: 'array';
   readonly since?: string;
+  readonly history?: readonly FieldRevision[];
   readonly element: E;
   readonly length: number;
 }
@@ -49,6 +65,7 @@ export interface ArrayType<E extends FieldType = FieldType> {
 export interface FlexType<E extends FieldType = FieldType> {
   readonly kind: 'flex';
   readonly since?: string;
+  readonly history?: readonly FieldRevision[];
   readonly element: E;
   /** Name of the sibling field that counts the elements (C `__counted_by`). */
   readonly countedBy?: string;
@@ -165,9 +182,8 @@ export type Infer<T> =
             ? { -readonly [K in keyof F]?: Infer<F[K]> }
             : never;
 
-/** Mark a field as added to an existing struct in a later release (the struct grew; argsz tells them apart). */
-export function addedIn<T extends ScalarType | ArrayType | FlexType>(since: string, type: T): T {
-  if (!/^\d+\.\d+$/.test(since)) throw new Error(`addedIn: "${since}" is not a kernel release like "6.6"`);
+/** A field type without the scalar builder methods (what the spec stores). */
+function plainOf<T extends ScalarType | ArrayType | FlexType>(type: T): T {
   const {
     argsz: _a,
     flagsOf: _f,
@@ -178,5 +194,49 @@ export function addedIn<T extends ScalarType | ArrayType | FlexType>(since: stri
     out: _o,
     ...plain
   } = type as T & Partial<ScalarBuilder<unknown>>;
-  return deepFreeze({ ...plain, since }) as T;
+  return plain as T;
+}
+
+const RELEASE = /^\d+\.\d+$/;
+
+/** Mark a field as added to an existing struct in a later release (the struct grew; argsz tells them apart). */
+export function addedIn<T extends ScalarType | ArrayType | FlexType>(since: string, type: T): T {
+  if (!RELEASE.test(since)) throw new Error(`addedIn: "${since}" is not a kernel release like "6.6"`);
+  return deepFreeze({ ...plainOf(type), since }) as T;
+}
+
+/**
+ * A field that was renamed or retyped in place: `type` is its form now; each of `older` says what it was
+ * before a release. `cap_offset: was(u32.out(), { until: '4.7', name: 'resv', type: u32.reserved() })` reads
+ * "before 4.7 this u32 was the reserved field `resv`"; `size: was(aligned_u64, { until: '6.7', type: u64 })`
+ * reads "before 6.7 it was a plain __u64 (4-aligned on i386)". Order does not matter; each `until` is unique.
+ */
+export function was<T extends ScalarType | ArrayType | FlexType>(
+  type: T,
+  ...older: { until: string; name?: string; type?: ScalarType }[]
+): T {
+  if (!older.length) throw new Error('was: give at least one earlier form');
+  const seen = new Set<string>();
+  for (const o of older) {
+    if (!RELEASE.test(o.until)) throw new Error(`was: until "${o.until}" is not a kernel release like "6.7"`);
+    if (seen.has(o.until)) throw new Error(`was: two earlier forms end at ${o.until}`);
+    seen.add(o.until);
+    if (!o.name && !o.type) throw new Error(`was: the form before ${o.until} changes neither name nor type`);
+    if (o.type && o.type.kind !== 'scalar') throw new Error('was: earlier types are scalars');
+  }
+  const parts = (r: string) => r.split('.').map(Number) as [number, number];
+  const plain = plainOf(type);
+  const history: FieldRevision[] = [
+    ...(plain.history ?? []),
+    ...older.map((o) => ({
+      until: o.until,
+      ...(o.name ? { name: o.name } : {}),
+      ...(o.type ? { type: plainOf(o.type) } : {}),
+    })),
+  ].sort((a, b) => {
+    const [x1, x2] = parts(a.until);
+    const [y1, y2] = parts(b.until);
+    return y1 - x1 || y2 - x2;
+  });
+  return deepFreeze({ ...plain, history }) as T;
 }

@@ -34,6 +34,7 @@ export const iommufd_cmd = enumeration(
     HWPT_SET_DIRTY_TRACKING: { value: 0x8b, since: '6.7' },
     HWPT_GET_DIRTY_BITMAP: { value: 0x8c, since: '6.7' },
     HW_QUEUE_ALLOC: { value: 0x94, since: '6.17' },
+    IOAS_NOIOMMU_GET_PA: { value: 0x95, since: '7.3' },
   },
   { prefix: 'IOMMUFD_CMD_', since: '6.2' },
 );
@@ -125,6 +126,20 @@ export const iommu_iova_range = struct(
   { since: '6.2', expect: { size: 16, align: 8 } },
 );
 
+/** Restrict an IOAS to the given IOVA ranges (an array of `iommu_iova_range` in user memory). */
+export const iommu_ioas_allow_iovas = struct(
+  'iommu_ioas_allow_iovas',
+  {
+    size: u32.argsz(),
+    ioas_id: u32,
+    /** How many ranges `allowed_iovas` points at. */
+    num_iovas: u32,
+    __reserved: u32.reserved(),
+    allowed_iovas: user_ptr(),
+  },
+  { since: '6.2', minsz: 'allowed_iovas', expect: { size: 24, align: 8 } },
+);
+
 /** Ask which IOVA ranges an IOAS allows; the ranges land in a user array. */
 export const iommu_ioas_iova_ranges = struct(
   'iommu_ioas_iova_ranges',
@@ -140,12 +155,26 @@ export const iommu_ioas_iova_ranges = struct(
   { since: '6.2', minsz: 'out_iova_alignment', expect: { size: 32, align: 8 } },
 );
 
+/** Bits of `iommu_ioas_map.flags` (enum iommufd_ioas_map_flags). */
+export const iommufd_ioas_map_flags = flags(
+  'iommufd_ioas_map_flags',
+  {
+    /** Map at exactly `iova` (which must be free) instead of letting the kernel pick one. */
+    FIXED_IOVA: 1,
+    /** Device DMA may write the mapping. */
+    WRITEABLE: 2,
+    /** Device DMA may read the mapping. */
+    READABLE: 4,
+  },
+  { prefix: 'IOMMU_IOAS_MAP_', since: '6.2' },
+);
+
 /** Map process memory into an IOAS. */
 export const iommu_ioas_map = struct(
   'iommu_ioas_map',
   {
     size: u32.argsz(),
-    flags: u32,
+    flags: u32.flagsOf(iommufd_ioas_map_flags),
     ioas_id: u32,
     __reserved: u32.reserved(),
     user_va: user_ptr({ required: true }),
@@ -206,7 +235,7 @@ export const IOMMU_IOAS_ALLOC = ioctl('IOMMU_IOAS_ALLOC', {
 export const IOMMU_IOAS_ALLOW_IOVAS = ioctl('IOMMU_IOAS_ALLOW_IOVAS', {
   nr: iommufdNr(2),
   on: Iommufd,
-  arg: byPointer(iommu_ioas_iova_ranges),
+  arg: byPointer(iommu_ioas_allow_iovas),
   since: '6.2',
 });
 
@@ -288,4 +317,33 @@ export const IOMMU_HWPT_GET_DIRTY_BITMAP = ioctl('IOMMU_HWPT_GET_DIRTY_BITMAP', 
   on: Iommufd,
   arg: opaque('struct iommu_hwpt_get_dirty_bitmap'),
   since: '6.7',
+});
+
+/**
+ * Look up the physical memory behind an IOVA of an IOAS (no-IOMMU cdev mode, for devices doing unsafe DMA).
+ * In 7.3 (absent from Debian's 7.2.13 headers, present in 7.3.4), from the series "iommufd: Enable noiommu
+ * mode for cdev".
+ */
+export const iommu_ioas_noiommu_get_pa = struct(
+  'iommu_ioas_noiommu_get_pa',
+  {
+    size: u32.argsz(),
+    flags: u32.reserved(),
+    ioas_id: u32,
+    __reserved: u32.reserved(),
+    /** The IOVA to look up; its start must already be mapped. */
+    iova: aligned_u64,
+    /** In: how many bytes to look at (not 0). Out: how many of them are physically contiguous from `out_phys`. */
+    length: aligned_u64,
+    out_phys: aligned_u64.out(),
+  },
+  { since: '7.3', minsz: 'out_phys', expect: { size: 40, align: 8 } },
+);
+
+/** Translate an IOVA of an IOAS to a physical address (no-IOMMU mode only). */
+export const IOMMU_IOAS_NOIOMMU_GET_PA = ioctl('IOMMU_IOAS_NOIOMMU_GET_PA', {
+  nr: iommufdNr(0x15),
+  on: Iommufd,
+  arg: byPointer(iommu_ioas_noiommu_get_pa),
+  since: '7.3',
 });

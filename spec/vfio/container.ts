@@ -14,6 +14,7 @@ import {
   u32,
   u64,
   u8,
+  was,
 } from '../dsl/index.js';
 import { Container, Device, Group, VFIO_BASE } from './base.js';
 
@@ -41,20 +42,52 @@ export const vfio_group_status = struct(
   { since: '3.6', minsz: 'flags', expect: { size: 8, align: 4 } },
 );
 
-/** Answer of the type1 IOMMU about its page sizes and capabilities. */
+/** Bits of `vfio_iommu_type1_info.flags`: which parts of the answer are valid. */
+export const vfio_iommu_type1_info_flags = flags(
+  'vfio_iommu_type1_info_flags',
+  {
+    /** `iova_pgsizes` holds the supported IOMMU page sizes. */
+    PGSIZES: 1,
+    /** `cap_offset` points at a capability chain. */
+    CAPS: { value: 2, since: '5.4' },
+  },
+  { prefix: 'VFIO_IOMMU_INFO_', since: '3.6' },
+);
+
+/**
+ * Answer of the type1 IOMMU about its page sizes and capabilities. Grew twice and was retyped once:
+ * `cap_offset` arrived with the IOVA-range capability in 5.4; `pad` with "vfio: align capability structures"
+ * (a881b496941f, VFIO pull for v6.6-rc1); `iova_pgsizes` was a plain `__u64` until 6.7 (2f8d25fa8aed). So on
+ * i386 it is 16 bytes before 5.4, 20 bytes 4-aligned in 5.4–6.5, 24 bytes 4-aligned in 6.6 and 24 bytes
+ * 8-aligned from 6.7; on LP64 16, then 24.
+ */
 export const vfio_iommu_type1_info = struct(
   'vfio_iommu_type1_info',
   {
     argsz: u32.argsz(),
-    flags: u32.out(),
+    flags: u32.flagsOf(vfio_iommu_type1_info_flags).out(),
     /** Bitmap of the IOMMU page sizes the container supports. */
-    iova_pgsizes: aligned_u64.out(),
+    iova_pgsizes: was(aligned_u64.out(), { until: '6.7', type: u64 }),
     /** Offset of the first capability in the answer buffer, 0 if none. */
-    cap_offset: u32.out(),
-    /** Padding to a multiple of 8 bytes, added with the capability-alignment change (absent in 6.1). */
+    cap_offset: addedIn('5.4', u32.out()),
+    /** Padding to a multiple of 8 bytes. */
     pad: addedIn('6.6', u32.reserved()),
   },
   { since: '3.6', minsz: 'iova_pgsizes', expect: { size: 24, align: 8 } },
+);
+
+/** Bits of `vfio_iommu_type1_dma_map.flags`. */
+export const vfio_dma_map_flags = flags(
+  'vfio_dma_map_flags',
+  {
+    /** The device may read the mapping. */
+    READ: 1,
+    /** The device may write the mapping. */
+    WRITE: 2,
+    /** Only update the process address of an existing mapping (live update; extension UPDATE_VADDR). */
+    VADDR: { value: 4, since: '5.12' },
+  },
+  { prefix: 'VFIO_DMA_MAP_FLAG_', since: '3.6' },
 );
 
 /** Map a range of process memory at an IO virtual address (type1). Plain u64s: 4-aligned on i386. */
@@ -62,7 +95,7 @@ export const vfio_iommu_type1_dma_map = struct(
   'vfio_iommu_type1_dma_map',
   {
     argsz: u32.argsz(),
-    flags: u32,
+    flags: u32.flagsOf(vfio_dma_map_flags),
     /** Process virtual address of the memory to map. */
     vaddr: u64.pointer({ required: true }),
     /** IO virtual address the device will use. */
@@ -72,15 +105,32 @@ export const vfio_iommu_type1_dma_map = struct(
   { since: '3.6', minsz: 'size', expect: { size: 32, align: 8 } },
 );
 
-/** Unmap an IO virtual address range (type1); a dirty bitmap may follow when asked for. */
+/** Bits of `vfio_iommu_type1_dma_unmap.flags`. */
+export const vfio_dma_unmap_flags = flags(
+  'vfio_dma_unmap_flags',
+  {
+    /** Also return the range's dirty bitmap (a `struct vfio_bitmap` in `data`). */
+    GET_DIRTY_BITMAP: { value: 1, since: '5.8' },
+    /** Unmap every mapping (extension UNMAP_ALL); iova and size must be 0. */
+    ALL: { value: 2, since: '5.12' },
+    /** Invalidate only the process address of mappings, keeping them (live update). */
+    VADDR: { value: 4, since: '5.12' },
+  },
+  { prefix: 'VFIO_DMA_UNMAP_FLAG_', since: '5.8' },
+);
+
+/**
+ * Unmap an IO virtual address range (type1). Since 5.8 (the dirty-bitmap-on-unmap change of the v5.8 VFIO
+ * pull) a `struct vfio_bitmap` may follow in `data` when the caller asks for the dirty bitmap.
+ */
 export const vfio_iommu_type1_dma_unmap = struct(
   'vfio_iommu_type1_dma_unmap',
   {
     argsz: u32.argsz(),
-    flags: u32,
+    flags: u32.flagsOf(vfio_dma_unmap_flags),
     iova: u64,
     size: u64,
-    data: flex(u8),
+    data: addedIn('5.8', flex(u8)),
   },
   { since: '3.6', minsz: 'size', expect: { size: 24, align: 8 } },
 );

@@ -1,5 +1,6 @@
 import {
   addedIn,
+  constant,
   enumeration,
   aligned_u64,
   byPointer,
@@ -12,8 +13,10 @@ import {
   struct,
   u16,
   u32,
+  u64,
   u8,
   union,
+  was,
 } from '../dsl/index.js';
 import { Device, VFIO_BASE } from './base.js';
 
@@ -72,7 +75,13 @@ export const vfio_region_info_flags = flags(
   { prefix: 'VFIO_REGION_INFO_FLAG_', since: '3.6' },
 );
 
-/** Where a region (a BAR, config space, a vendor region) lives in the device fd's offset space. */
+/**
+ * Where a region (a BAR, config space, a vendor region) lives in the device fd's offset space.
+ * History: the u32 at offset 12 was the reserved `resv` until capability chains arrived in 4.7 (commit
+ * 2c107ada6725 "vfio: Define capability chains", which also added REGION_INFO_FLAG_CAPS); `size` and
+ * `offset` were plain `__u64` until 6.7 (2f8d25fa8aed "vfio: trivially use __aligned_u64 for ioctl structs",
+ * VFIO pull for v6.7-rc1), so before 6.7 the struct is 4-aligned on i386 (same 32 bytes).
+ */
 export const vfio_region_info = struct(
   'vfio_region_info',
   {
@@ -80,12 +89,28 @@ export const vfio_region_info = struct(
     flags: u32.flagsOf(vfio_region_info_flags).out(),
     /** Which region the caller asks about. */
     index: u32,
-    cap_offset: u32.out(),
-    size: aligned_u64.out(),
+    cap_offset: was(u32.out(), { until: '4.7', name: 'resv', type: u32.reserved() }),
+    size: was(aligned_u64.out(), { until: '6.7', type: u64 }),
     /** Offset to use with pread/pwrite/mmap on the device fd. */
-    offset: aligned_u64.out(),
+    offset: was(aligned_u64.out(), { until: '6.7', type: u64 }),
   },
   { since: '3.6', minsz: 'offset', expect: { size: 32, align: 8 } },
+);
+
+/** Bits of `vfio_irq_info.flags`: how the interrupts of an index may be signalled and masked. */
+export const vfio_irq_info_flags = flags(
+  'vfio_irq_info_flags',
+  {
+    /** The index can signal through an eventfd. */
+    EVENTFD: 1,
+    /** MASK and UNMASK actions work on this index. */
+    MASKABLE: 2,
+    /** After each signal the line is masked until the user unmasks it (level-triggered interrupts). */
+    AUTOMASKED: 4,
+    /** The vectors are set up as one set: enabling more means disabling the index first. */
+    NORESIZE: 8,
+  },
+  { prefix: 'VFIO_IRQ_INFO_', since: '3.6' },
 );
 
 /** An interrupt index: how many vectors it has and how it may be signalled. */
@@ -93,7 +118,7 @@ export const vfio_irq_info = struct(
   'vfio_irq_info',
   {
     argsz: u32.argsz(),
-    flags: u32.out(),
+    flags: u32.flagsOf(vfio_irq_info_flags).out(),
     index: u32,
     count: u32.out(),
   },
@@ -104,7 +129,12 @@ export const vfio_irq_info = struct(
 export const vfio_irq_set_flags = flags(
   'vfio_irq_set_flags',
   { DATA_NONE: 1, DATA_BOOL: 2, DATA_EVENTFD: 4, ACTION_MASK: 8, ACTION_UNMASK: 16, ACTION_TRIGGER: 32 },
-  { prefix: 'VFIO_IRQ_SET_', since: '3.6' },
+  {
+    prefix: 'VFIO_IRQ_SET_',
+    since: '3.6',
+    /** Exactly one DATA_* bit and one ACTION_* bit are set: the two fields of the word. */
+    masks: { DATA_TYPE_MASK: 0x07, ACTION_TYPE_MASK: 0x38 },
+  },
 );
 
 /** Mask, unmask or wire up interrupts; the data array holds bools or eventfds depending on the flags. */
@@ -169,18 +199,30 @@ export const vfio_pci_hot_reset = struct(
   { since: '3.12', minsz: 'count', expect: { size: 12, align: 4 } },
 );
 
-/** Have the kernel write `data` at a device offset whenever an eventfd fires. */
+/** Bits of `vfio_device_ioeventfd.flags`: the width of the write, one bit per size in bytes. */
+export const vfio_device_ioeventfd_flags = flags(
+  'vfio_device_ioeventfd_flags',
+  { '8': 1, '16': 2, '32': 4, '64': 8 },
+  { prefix: 'VFIO_DEVICE_IOEVENTFD_', since: '4.17', masks: { SIZE_MASK: 0xf } },
+);
+
+/**
+ * Have the kernel write `data` at a device offset whenever an eventfd fires.
+ * History: `offset` and `data` were plain `__u64` and `reserved` did not exist until 6.7 (61050c73441b
+ * "vfio: use __aligned_u64 in struct vfio_device_ioeventfd", VFIO pull for v6.7-rc1): before 6.7 the struct
+ * is 32 bytes on LP64 (tail padding) but 28 bytes, 4-aligned, on i386.
+ */
 export const vfio_device_ioeventfd = struct(
   'vfio_device_ioeventfd',
   {
     argsz: u32.argsz(),
     /** The access size (1, 2, 4 or 8 bytes), as a bit. */
-    flags: u32,
-    offset: aligned_u64,
-    data: aligned_u64,
+    flags: u32.flagsOf(vfio_device_ioeventfd_flags),
+    offset: was(aligned_u64, { until: '6.7', type: u64 }),
+    data: was(aligned_u64, { until: '6.7', type: u64 }),
     fd: s32.fd(),
-    /** Padding to a multiple of 8 bytes, added with the capability-alignment change (absent in 6.1). */
-    reserved: addedIn('6.6', u32.reserved()),
+    /** Padding to a multiple of 8 bytes on every ABI. */
+    reserved: addedIn('6.7', u32.reserved()),
   },
   { since: '4.17', minsz: 'fd', expect: { size: 32, align: 8 } },
 );
@@ -260,6 +302,34 @@ export const VFIO_DEVICE_IOEVENTFD = ioctl('VFIO_DEVICE_IOEVENTFD', {
   since: '4.17',
 });
 
+/**
+ * Capability id (in `vfio_device_info`'s chain) of the PCIe AtomicOp completer capability: which atomic
+ * widths the root port completes for the device. VFIO pull for v6.5-rc1 ("vfio/pci-core: Add capability for
+ * AtomicOp completer support", 20230629144949.07e6cd78.alex.williamson@redhat.com).
+ */
+export const VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP = constant('VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP', 5, {
+  since: '6.5',
+});
+
+/** Bits of `vfio_device_info_cap_pci_atomic_comp.flags`: AtomicOp completion widths supported. */
+export const vfio_pci_atomic_comp_flags = flags(
+  'vfio_pci_atomic_comp_flags',
+  { COMP32: 1, COMP64: 2, COMP128: 4 },
+  { prefix: 'VFIO_PCI_ATOMIC_', since: '6.5' },
+);
+
+/** The PCIe AtomicOp completer capability of a device-info chain. */
+export const vfio_device_info_cap_pci_atomic_comp = struct(
+  'vfio_device_info_cap_pci_atomic_comp',
+  {
+    /** id VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP, version 1. */
+    header: vfio_info_cap_header,
+    flags: u32.flagsOf(vfio_pci_atomic_comp_flags).out(),
+    reserved: u32.reserved(),
+  },
+  { since: '6.5', expect: { size: 16, align: 4 } },
+);
+
 /** Values of a dependent device's `devid` when the reset info is in DEV_ID form. */
 export const vfio_pci_devid = enumeration(
   'vfio_pci_devid',
@@ -272,9 +342,16 @@ export const vfio_pci_devid = enumeration(
   { prefix: 'VFIO_PCI_DEVID_', since: '6.6' },
 );
 
-/** Region type/subtype of the deprecated v1 migration region (kept so old numbers stay recognisable). */
+/**
+ * Region type/subtype of the v1 migration region (5.8). Named `VFIO_REGION_TYPE_MIGRATION` and
+ * `VFIO_REGION_SUBTYPE_MIGRATION` until 5.18, when migration v2 replaced the region and the names gained
+ * `_DEPRECATED`; the numbers are kept so old values stay recognisable.
+ */
 export const vfio_region_migration_deprecated = enumeration(
   'vfio_region_migration_deprecated',
-  { TYPE_MIGRATION_DEPRECATED: 3, SUBTYPE_MIGRATION_DEPRECATED: 1 },
+  {
+    TYPE_MIGRATION_DEPRECATED: { value: 3, formerly: [{ name: 'VFIO_REGION_TYPE_MIGRATION', until: '5.18' }] },
+    SUBTYPE_MIGRATION_DEPRECATED: { value: 1, formerly: [{ name: 'VFIO_REGION_SUBTYPE_MIGRATION', until: '5.18' }] },
+  },
   { prefix: 'VFIO_REGION_', since: '5.8' },
 );

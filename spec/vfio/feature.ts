@@ -1,4 +1,16 @@
-import { byPointer, enumeration, feature, flags, flex, ioctl, s32, struct, u32, u8 } from '../dsl/index.js';
+import {
+  aligned_u64,
+  byPointer,
+  enumeration,
+  feature,
+  flags,
+  flex,
+  ioctl,
+  s32,
+  struct,
+  u32,
+  u8,
+} from '../dsl/index.js';
 import { Device, DmaBufFd, VFIO_BASE } from './base.js';
 import { vfio_device_feature_dma_buf } from './dma-buf.js';
 
@@ -118,4 +130,34 @@ export const DMA_BUF = feature(11, 'DMA_BUF', {
   needs: 'driver_op',
   returnsFd: DmaBufFd,
   since: '6.19',
+});
+
+/** Payload of ZPCI_ERROR: 8 bytes through which the kernel hands over the pending PCI error record. */
+export const vfio_device_feature_zpci_err = struct(
+  'vfio_device_feature_zpci_err',
+  {
+    /**
+     * The error record's buffer: an opaque area of fixed length (the length is reported by the s390
+     * ZPCI_BASE device-info capability) that the kernel fills with the platform's error data.
+     */
+    data: aligned_u64,
+  },
+  { since: '7.3', expect: { size: 8, align: 8 } },
+);
+
+/**
+ * s390 only: read the next pending PCI error of a vfio-pci device (on s390, firmware takes part in PCI
+ * error recovery and reports errors through its own channel). GET copies the platform's error event
+ * record (the architected CCDF error event) out; ENOMSG means nothing is pending, so a caller reads until
+ * ENOMSG. In 7.3: absent from Debian's 7.2.13 headers, present in 7.3.4. From "vfio-pci/zdev: Add a device
+ * feature for error information" (Farhan Ali, series 20260413210608.2912-1-alifm@linux.ibm.com; its v13
+ * review moved from a versioned struct to the architected record whose length a capability reports).
+ */
+export const ZPCI_ERROR = feature(13, 'ZPCI_ERROR', {
+  ops: ['GET'],
+  payload: vfio_device_feature_zpci_err,
+  minsz: 8,
+  handler: 'driver',
+  needs: 'driver_op',
+  since: '7.3',
 });

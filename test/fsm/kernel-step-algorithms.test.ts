@@ -27,8 +27,8 @@ import {
 let ir: Ir;
 let facts: FsmFacts;
 const json = (p: string) => JSON.parse(readFileSync(join(REPO_ROOT, p), 'utf8')) as Record<string, unknown>;
-/** The kernel's table (test/fixtures/kernel/vfio-fsm-table.json says where it comes from). */
-const kernel = (): KernelTable => parseKernelTable(json('test/fixtures/kernel/vfio-fsm-table.json'), facts);
+/** The kernel's table (test/fixtures/kernel-facts/vfio-fsm-table.json says where it comes from). */
+const kernel = (): KernelTable => parseKernelTable(json('test/fixtures/kernel-facts/vfio-fsm-table.json'), facts);
 const withNext = (t: KernelTable, edits: [string, string, string][]): KernelTable => {
   const next = JSON.parse(JSON.stringify(t.next)) as Record<string, Record<string, string>>;
   for (const [from, to, n] of edits) next[from]![to] = n;

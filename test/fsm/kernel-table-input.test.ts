@@ -16,7 +16,7 @@ import {
   type FsmFacts,
 } from '../../generator/fsm/kernel-table.js';
 
-const FIXTURE = join(REPO_ROOT, 'test/fixtures/kernel/vfio-fsm-table.json');
+const FIXTURE = join(REPO_ROOT, 'test/fixtures/kernel-facts/vfio-fsm-table.json');
 const good = () => JSON.parse(readFileSync(FIXTURE, 'utf8')) as Record<string, Record<string, unknown>>;
 let facts: FsmFacts;
 const dir = mkdtempSync(join(tmpdir(), 'vfio-uapi-kt-'));

@@ -46,9 +46,14 @@ export class PrivateApt {
   private readonly listsDir: string;
   private readonly cacheDir: string;
 
+  /**
+   * `suites`: the Debian suites (main component) the private sources list names; the default is what the
+   * kernel routes need. Give each set of suites its own `root`: the package lists depend on it.
+   */
   constructor(
     private readonly root: string,
     private readonly mirror: string,
+    private readonly suites: readonly string[] = ['bookworm', 'bookworm-backports'],
   ) {
     this.sourcesFile = join(root, 'sources.list');
     this.listsDir = join(root, 'lists');
@@ -74,7 +79,7 @@ export class PrivateApt {
     const signed = `[signed-by=${debianKeyring}]`;
     writeFileSync(
       this.sourcesFile,
-      `deb ${signed} ${this.mirror} bookworm main\ndeb ${signed} ${this.mirror} bookworm-backports main\n`,
+      this.suites.map((suite) => `deb ${signed} ${this.mirror} ${suite} main\n`).join(''),
     );
     const update = spawnSync('apt-get', [...this.options(), 'update'], { encoding: 'utf8' });
     const output = `${update.stdout ?? ''}${update.stderr ?? ''}`;
@@ -86,11 +91,19 @@ export class PrivateApt {
 
   /** The version of `name` published in `suite` (e.g. "bookworm-backports"), via apt-cache madison. */
   versionIn(name: string, suite: string): string {
+    const version = this.versionsIn(name, suite)[0];
+    if (!version) throw new Error(`${name}: no version in ${suite}`);
+    return version;
+  }
+
+  /** Every version of `name` the lists hold for `suite`, newest first (a suite may carry several). */
+  versionsIn(name: string, suite: string): string[] {
+    const out: string[] = [];
     for (const line of run('apt-cache', [...this.options(), 'madison', name]).split('\n')) {
       const [, version, source] = line.split('|').map((field) => field.trim());
-      if (version && source && source.includes(` ${suite}/main `)) return version;
+      if (version && source && source.includes(` ${suite}/main `)) out.push(version);
     }
-    throw new Error(`${name}: no version in ${suite}`);
+    return out;
   }
 
   /** One field of `apt-cache show name=version`. */

@@ -44,6 +44,16 @@ describe('a bad spec fails with the file and line of the offending declaration',
       'export const mini_precopy',
       /mini_precopy is 16 bytes by the C layout rules, but the spec expects 12/,
     ],
+    [
+      'name-two-meanings.ts',
+      "enumeration('mini_old'",
+      /the name MINI_OLD_A means two things at once: MINI_V1_A before 5\.18 \(from 5\.8\) and MINI_OLD_A itself \(from 5\.10\)/,
+    ],
+    [
+      'out-of-scope-described.ts',
+      'outOfScope(',
+      /mini_info is both described by the spec and listed as out of scope \("not for this spec"\)/,
+    ],
   ];
   for (const [file, needle, message] of cases) {
     it(`${file.replace('.ts', '')}: names ${needle}`, async () => {

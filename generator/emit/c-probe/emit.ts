@@ -11,14 +11,13 @@ const hb = handlebars();
 hb.registerHelper('hex', (n: number) => '0x' + n.toString(16).padStart(6, '0'));
 let template: Template | undefined;
 
-/** The C condition under which a release counts as present in the header. */
-function releaseCondition(model: ProbeModel, i: number): string {
+/** The C condition under which a release counts as present in a header without LINUX_VERSION_CODE. */
+function witnessCondition(model: ProbeModel, i: number): string {
   const r = model.releases[i]!;
   const parts = r.witnesses.map((w) => `defined(${w})`);
   const newer = model.releases[i - 1];
   if (newer) parts.push(newer.key);
-  parts.push(`VU_HEADER_LO >= 0x${r.code.toString(16).padStart(6, '0')}`);
-  return parts.join(' || ');
+  return parts.length ? parts.join(' || ') : '0';
 }
 
 /** Render the probe C source for an IR. */
@@ -27,7 +26,12 @@ export function renderProbe(ir: Ir): string {
   template ??= compileTemplate(hb, readFileSync(new URL('./templates/probe.c.hbs', import.meta.url), 'utf8'));
   return template({
     checkCount: model.checks.length,
-    releases: model.releases.map((r, i) => ({ key: r.key, cond: releaseCondition(model, i) })),
+    releases: model.releases.map((r, i) => ({
+      key: r.key,
+      code: r.code,
+      release: r.release,
+      cond: witnessCondition(model, i),
+    })),
     checks: model.checks.map((c) => ({
       id: c.id,
       expr: c.expr,
@@ -35,8 +39,10 @@ export function renderProbe(ir: Ir): string {
       have: c.have,
       since: c.since,
       sinceCode: c.sinceCode,
+      until: c.until ?? null,
+      untilHave: c.untilHave ?? null,
       expected: c.variants[c.variants.length - 1]!.expected,
-      variants: c.variants.map((v) => ({ when: v.when, expected: v.expected, note: v.note })),
+      variants: c.variants.map((v) => ({ when: v.when, expr: v.expr, expected: v.expected, note: v.note })),
     })),
   });
 }

@@ -105,7 +105,11 @@ function encodeStmts(t: IrType, value: string, at: string, where: string, ir: Ir
       ];
     }
     case 'struct':
-      return [`encode${pascal(t.struct)}(${value}, view, ${at});`];
+      // a nested struct (e.g. a capability's header): not an object is the caller's error, never a TypeError
+      return [
+        `if (${value} === null || typeof ${value} !== 'object') notAnObject(${where}, ${value});`,
+        `encode${pascal(t.struct)}(${value}, view, ${at});`,
+      ];
     case 'union': {
       const lines = [`if (${value} === null || typeof ${value} !== 'object') wrongLength(${where}, ${value}, 1);`];
       t.members.forEach((m, i) => {

@@ -116,7 +116,19 @@ function structData(ir: Ir) {
         type: typeCell(f, ir),
         role: roleCell(f, ir),
         dir: f.direction,
-        doc: cell(f.doc),
+        doc: cell(
+          [
+            f.doc,
+            ...(f.history ?? []).map(
+              (h) =>
+                `Before ${h.until}: ${[h.name ? `named \`${h.name}\`` : '', h.type ? `typed \`${h.type}\`` : '']
+                  .filter(Boolean)
+                  .join(', ')}.`,
+            ),
+          ]
+            .filter(Boolean)
+            .join(' '),
+        ),
         since: f.since ?? s.since,
       });
       if (f.ir.kind === 'union') {
@@ -152,6 +164,15 @@ function structData(ir: Ir) {
       align: s.align,
       minsz: s.minsz,
       i386: s.i386.size !== s.size || s.i386.align !== s.align ? `size ${s.i386.size}, align ${s.i386.align}` : '',
+      versions:
+        s.versions.length > 1
+          ? s.versions.map((v, i) => ({
+              releases: s.versions[i + 1] ? `${v.since} until ${s.versions[i + 1]!.since}` : `from ${v.since}`,
+              lp64: `${v.lp64.size} / ${v.lp64.align}`,
+              i386: `${v.i386.size} / ${v.i386.align}`,
+              fields: v.fields.map((f) => `\`${f.name}\``).join(', '),
+            }))
+          : null,
       usedBy: usedBy.join(', '),
       rows,
     };
