@@ -9,11 +9,12 @@
  *   node --import tsx bench/load-vs-dd.ts [--rounds 5] [--size 1GiB]
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { loadDevice, MigrationSession, openDevices, saveDevice } from '../runtime/index.js';
 import { pread, write } from '../runtime/sys/index.js';
 import { StreamChecksum } from '../runtime/stream/checksum.js';
 import { checksumRange } from '../runtime/stream/copy-loops.js';
+import { TRAILER_SIZE } from '../runtime/stream/format.js';
 
 const arg = (n: string, d: string) => (process.argv.includes(n) ? process.argv[process.argv.indexOf(n) + 1]! : d);
 const rounds = Number(arg('--rounds', '5'));
@@ -24,8 +25,15 @@ const file = '/dev/shm/vfio-uapi-load-bench.vfio';
 const [source, destination] = await openDevices(['emulated:mlx5', 'emulated:mlx5'], { stateSize: bytes });
 await saveDevice(source, file, { finalState: 'RUNNING', precopy: false });
 const fileBytes = statSync(file).size;
-const headerBytes = 40 + 'emulated:mlx5'.length;
-const body = fileBytes - headerBytes - 24;
+const headerBytes = (() => {
+  // FORMAT.md: the header length is the u16 at offset 10.
+  const fd = openSync(file, 'r');
+  const b = Buffer.alloc(12);
+  readSync(fd, b, 0, 12, 0);
+  closeSync(fd);
+  return b.readUInt16LE(10);
+})();
+const body = fileBytes - headerBytes - TRAILER_SIZE;
 
 /** dd's loop in this process: read 1 MiB of the body, write it to the resuming data fd, until the end. */
 function ddLoop(): number {

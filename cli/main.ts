@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
  */
 
 import type { Command } from './command.js';
+import { finishCommand, guardStdout, oneLine } from './process-guard.js';
 import { TOOL_COMMANDS, TOOLS_HINT, TOOLS_PACKAGE, toolsMissing } from './tools.js';
 
 export type { Command };
@@ -49,6 +50,7 @@ async function help(): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  guardStdout();
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(await help());
@@ -56,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = commands()[name];
   if (!load) {
-    console.error(`vfio-uapi: unknown command "${name}"; run \`vfio-uapi --help\` for the list`);
+    console.error(`vfio-uapi: unknown command ${oneLine(JSON.stringify(name))}; run \`vfio-uapi --help\` for the list`);
     return EXIT.usage;
   }
   let cmd: Command;
@@ -72,11 +74,11 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   try {
-    return await cmd.run(rest);
+    return finishCommand(name, await cmd.run(rest));
   } catch (e) {
     const err = e as Error & { problems?: unknown };
-    console.error(`vfio-uapi ${name}: ${err.message}`);
+    console.error(`vfio-uapi ${name}: ${oneLine(String(err?.message ?? err))}`);
     if (process.env.VFIO_UAPI_DEBUG) console.error(err.stack);
-    return EXIT.failure;
+    return finishCommand(name, EXIT.failure);
   }
 }

@@ -1,9 +1,15 @@
 /**
- * What the device commands (info, save, load, migrate) share: exit codes, turning errors into one line,
- * sizes like `256MiB`, device options, and the progress line on stderr.
+ * What the device commands (info, save, load, migrate, conform) share: exit codes, turning errors into one
+ * line, and turning checked option values (cli/options.ts) into runtime options, plus the progress line on
+ * stderr.
  */
 import { isVfioError, type FailureKind } from '../runtime/errors.js';
+import type { TransferLimits } from '../runtime/stream/limits.js';
 import type { ProgressEvent } from '../runtime/stream/progress.js';
+import { UsageError } from './options.js';
+import { interruptedBy, oneLine, SIGNAL_EXIT } from './process-guard.js';
+
+export { UsageError };
 
 export const EXIT_CODES = {
   ok: 0,
@@ -15,6 +21,8 @@ export const EXIT_CODES = {
   badStream: 6,
   io: 7,
   verification: 8,
+  /** Stopped by SIGINT (128 + 2); SIGTERM gives 143. */
+  interrupted: 130,
 } as const;
 
 export { EXIT_HELP, DEVICE_HELP } from './help-text.js';
@@ -30,65 +38,40 @@ const BY_KIND: Record<FailureKind, number> = {
   io: EXIT_CODES.io,
   verification: EXIT_CODES.verification,
   usage: EXIT_CODES.usage,
+  cancelled: EXIT_CODES.interrupted,
 };
 
-/** The documented exit code for an error (EXIT_HELP). */
+/** The documented exit code for an error (EXIT_HELP); a cancellation gives the signal's (130, 143). */
 export function exitCodeOf(e: unknown): number {
-  if (isVfioError(e)) return BY_KIND[e.kind];
+  if (isVfioError(e)) return e.kind === 'cancelled' ? SIGNAL_EXIT[interruptedBy() ?? 'SIGINT'] : BY_KIND[e.kind];
   const err = e as Error & { code?: string };
   return err.code?.startsWith('ERR_PARSE_ARGS') || err instanceof UsageError ? EXIT_CODES.usage : EXIT_CODES.failure;
 }
 
-/** Print one clear line (or a JSON object with --json) for an error; return the exit code. */
-export function reportError(command: string, e: unknown, json: boolean): number {
+/**
+ * Print one clear line (or a JSON object with --json) for an error; return the exit code. `context` adds
+ * what the person needs to know after the error (e.g. that the output was not written).
+ */
+export function reportError(command: string, e: unknown, json: boolean, context = ''): number {
   if (isVfioError(e)) {
-    if (json) console.log(JSON.stringify({ ok: false, ...e.toJSON() }));
-    else console.error(`vfio-uapi ${command}: ${e.message}`);
+    const message = oneLine(e.message + context);
+    if (json) console.log(JSON.stringify({ ok: false, ...e.toJSON(), error: message }));
+    else console.error(`vfio-uapi ${command}: ${message}`);
     if (process.env.VFIO_UAPI_DEBUG) console.error(e.stack);
-    return BY_KIND[e.kind];
+    return exitCodeOf(e);
   }
   const err = e as Error & { code?: string };
   const usage =
     err.code?.startsWith('ERR_PARSE_ARGS') || err.code === 'ERR_VFIO_UAPI_TOOLS_MISSING' || err instanceof UsageError;
-  if (json) console.log(JSON.stringify({ ok: false, error: err.message, kind: usage ? 'usage' : 'failure' }));
-  else console.error(`vfio-uapi ${command}: ${err.message}`);
-  if (process.env.VFIO_UAPI_DEBUG) console.error(err.stack);
+  const message = oneLine(String(err?.message ?? err));
+  if (json) console.log(JSON.stringify({ ok: false, error: message, kind: usage ? 'usage' : 'failure' }));
+  else console.error(`vfio-uapi ${command}: ${message}`);
+  if (process.env.VFIO_UAPI_DEBUG) console.error(err?.stack);
   return usage ? EXIT_CODES.usage : EXIT_CODES.failure;
 }
 
-export class UsageError extends Error {}
-
-const UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  kib: 1024,
-  m: 1e6,
-  mb: 1e6,
-  mib: 1 << 20,
-  g: 1e9,
-  gb: 1e9,
-  gib: 1 << 30,
-};
-
-/** `256MiB` → 268435456. */
-export function parseSize(text: string, what = 'size'): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined)
-    throw new UsageError(`${what} "${text}" is not a size (like 4096, 64KiB, 256MiB, 1GiB)`);
-  return Math.round(Number(m[1]) * unit);
-}
-
-export function parseCount(text: string, what: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${what} "${text}" is not a whole number`);
-  return n;
-}
-
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
+  if (n < 1024) return `${Math.round(n)} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
   let i = 0;
@@ -99,52 +82,61 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
-/** Options every device command takes. */
-export const DEVICE_OPTIONS = {
-  json: { type: 'boolean' },
-  size: { type: 'string' },
-  seed: { type: 'string' },
-  mode: { type: 'string' },
-  guard: { type: 'string' },
-} as const;
-
-export function sessionOptions(values: { mode?: string; guard?: string; 'precopy-info-v2'?: boolean }) {
-  const mode = values.mode ?? 'stepwise';
-  const guard = values.guard ?? 'strict';
-  if (mode !== 'stepwise' && mode !== 'direct' && mode !== 'qemu')
-    throw new UsageError(`--mode must be stepwise, direct or qemu, not "${mode}"`);
-  if (guard !== 'strict' && guard !== 'audit') throw new UsageError(`--guard must be strict or audit, not "${guard}"`);
-  return { mode, guard, ...(values['precopy-info-v2'] ? { precopyInfoV2: true } : {}) } as const;
+/**
+ * What a person needs after a save that failed once the device was open: that the output was not written
+ * (a path keeps what it held). Where the device ended is in the error's own outcome.
+ */
+export function afterFailedSave(output: string): string {
+  const what =
+    output === '-' || output.startsWith('fd:') || output.startsWith('unix:')
+      ? `; the stream to ${output} is incomplete`
+      : `; ${output} was not written (anything there before is untouched)`;
+  return what;
 }
 
-export function emulatorOptions(values: { size?: string; seed?: string }) {
+/** Emulator options from checked values. */
+export function emulatorOptions(values: { size?: number; seed?: number }) {
   return {
-    ...(values.size ? { stateSize: parseSize(values.size, '--size') } : {}),
-    ...(values.seed ? { seed: parseCount(values.seed, '--seed') } : {}),
+    ...(values.size !== undefined ? { stateSize: values.size } : {}),
+    ...(values.seed !== undefined ? { seed: values.seed } : {}),
   };
 }
 
-/** The pre-copy and progress options `save` and `migrate` share. */
-export const TRANSFER_OPTIONS = {
-  'no-precopy': { type: 'boolean' },
-  'precopy-info-v2': { type: 'boolean' },
-  'max-rounds': { type: 'string' },
-  'dirty-threshold': { type: 'string' },
-  quiet: { type: 'boolean' },
-} as const;
+/** Session options from checked values. */
+export function sessionOptions(values: {
+  mode: 'stepwise' | 'direct' | 'qemu';
+  guard: 'strict' | 'audit';
+  'precopy-info-v2'?: boolean;
+}) {
+  return {
+    mode: values.mode,
+    guard: values.guard,
+    ...(values['precopy-info-v2'] ? { precopyInfoV2: true } : {}),
+  } as const;
+}
+
+/** Bounds and the interrupt signal for a transfer. */
+export function transferLimits(
+  values: { 'connect-timeout'?: number; 'io-timeout'?: number },
+  signal: AbortSignal,
+): TransferLimits {
+  return {
+    ...(values['connect-timeout'] !== undefined ? { connectTimeoutMs: values['connect-timeout'] } : {}),
+    ...(values['io-timeout'] !== undefined ? { ioTimeoutMs: values['io-timeout'] } : {}),
+    signal,
+  };
+}
 
 /** Save options from TRANSFER_OPTIONS: pre-copy on or off, the policy's limits, progress and logged decisions. */
 export function transferOptions(
-  values: { 'no-precopy'?: boolean; 'max-rounds'?: string; 'dirty-threshold'?: string; quiet?: boolean },
+  values: { 'no-precopy': boolean; 'max-rounds'?: number; 'dirty-threshold'?: number; quiet: boolean },
   json: boolean,
 ) {
   return {
     precopy: values['no-precopy'] ? false : undefined,
     policy: {
-      ...(values['max-rounds'] ? { maxRounds: parseCount(values['max-rounds'], '--max-rounds') } : {}),
-      ...(values['dirty-threshold']
-        ? { dirtyThreshold: parseSize(values['dirty-threshold'], '--dirty-threshold') }
-        : {}),
+      ...(values['max-rounds'] !== undefined ? { maxRounds: values['max-rounds'] } : {}),
+      ...(values['dirty-threshold'] !== undefined ? { dirtyThreshold: values['dirty-threshold'] } : {}),
     },
     onProgress: progressPrinter(!values.quiet && !(json && !process.stderr.isTTY)),
     onDecision:

@@ -9,7 +9,8 @@ import type { Device } from '../runtime/device/device.js';
 import { isVfioError, VfioError } from '../runtime/errors.js';
 import type { DeviceOutcome } from '../runtime/migration/outcome.js';
 import { MigrationSession, type SessionOptions } from '../runtime/migration/session.js';
-import { close, libc } from '../runtime/sys/index.js';
+import { close, Errno, libc } from '../runtime/sys/index.js';
+import { DEFAULT_IO_TIMEOUT_MS } from '../runtime/stream/limits.js';
 import { saveToEndpoint, type SaveToResult } from '../runtime/stream/file.js';
 import { checkSaveStart, type SaveStreamOptions } from '../runtime/stream/save.js';
 
@@ -72,11 +73,24 @@ export function startChildLoad(destinationSpec: string, childArgs: string[]) {
     fd: ours,
     pid: child.pid,
     closeSocket,
-    /** Close our end (the child sees the end of the stream) and wait for its JSON result. */
-    async finish(): Promise<ChildLoadResult> {
+    /**
+     * Close our end (the child sees the end of the stream) and wait for its JSON result, at most `waitMs`:
+     * a child that does not end by then (stopped, or stuck) is killed, so this process never hangs on it.
+     */
+    async finish(waitMs = Infinity): Promise<ChildLoadResult> {
       closeSocket();
-      const { code, signal } = await exited;
-      return parseChild(stdout, code, signal, destinationSpec);
+      let timer: NodeJS.Timeout | undefined;
+      const late = Number.isFinite(waitMs)
+        ? new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)))
+        : new Promise<null>(() => {});
+      const ended = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (ended === null) {
+        child.kill('SIGKILL');
+        const { code, signal } = await exited;
+        return { ...parseChild(stdout, code, signal, destinationSpec), killed: true };
+      }
+      return parseChild(stdout, ended.code, ended.signal, destinationSpec);
     },
     kill() {
       closeSocket();
@@ -110,6 +124,8 @@ export async function migrateToChild(
 }> {
   const child = startChildLoad(destinationSpec, childArgs);
   if (child.pid !== undefined) opts.onChildStarted?.(child.pid);
+  // The child is the peer: it gets as long to answer as it may stall the stream (and 2 s at least to exit).
+  const answerMs = Math.max(opts.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS, 2000);
   let source: Device;
   try {
     source = await openSource();
@@ -134,6 +150,7 @@ export async function migrateToChild(
       name: 'the socket to the destination process',
       seekable: false,
       size: 0,
+      mode: 'socket' as const,
       close() {},
     };
     save = await saveToEndpoint(session, endpoint, {
@@ -146,10 +163,26 @@ export async function migrateToChild(
   } catch (e) {
     // The source has recovered (it runs again). Closing the socket ends the child's stream: it resets its device.
     session.close();
-    const result = await child.finish();
+    const result = await child.finish(answerMs);
     const err = e as VfioError;
+    // A stalled child or a cancellation is this side's story (the child, killed or told the stream ended, has none).
+    if (isVfioError(err) && (err.kind === 'cancelled' || err.errno === Errno.ETIMEDOUT))
+      throw (
+        result.killed
+          ? new VfioError(`${err.detail}; the destination process did not end and was killed`, {
+              kind: err.kind,
+              op: err.op,
+              fdKind: err.fdKind,
+              state: err.state,
+              errno: err.errno,
+              cause: err,
+            })
+          : err
+      )
+        .placeOn('source', name)
+        .withOutcome([session.outcome(), ...childOutcome(result, destinationSpec)]);
     // A write to the socket that failed means the destination went away or refused the stream: its failure.
-    const peerGone = isVfioError(err) && err.op === 'write sink';
+    const peerGone = isVfioError(err) && err.kind === 'io' && err.op === 'write the socket to the destination process';
     if (peerGone && !result.ok)
       throw childFailure(result, destinationSpec, err).withOutcome([
         session.outcome(),
@@ -160,7 +193,7 @@ export async function migrateToChild(
       .withOutcome([session.outcome(), ...childOutcome(result, destinationSpec)]);
   }
   session.close();
-  const result = await child.finish();
+  const result = await child.finish(answerMs);
   if (!result.ok) {
     // The destination did not confirm: resume the source (back to where it started).
     session.recover(`the destination failed: ${result.error ?? 'no result'}`);

@@ -8,7 +8,10 @@ import { saveToEndpoint, type SaveToOptions, type SaveToResult } from './stream/
 import { checkSaveStart } from './stream/save.js';
 import { loadStream, type LoadOptions, type LoadResult } from './stream/load.js';
 
-/** `to`: a path, `-`, `fd:N` or `unix:/path` (see openSink), or an endpoint the caller opened and closes. */
+/**
+ * `to`: a path (written atomically), `-`, `fd:N` or `unix:/path` (see openSink), or an endpoint the caller
+ * opened and closes. `connectTimeoutMs`, `ioTimeoutMs` and `signal` bound and stop the transfer (limits.ts).
+ */
 export async function saveDevice(
   device: Device,
   to: string | Endpoint,
@@ -22,7 +25,13 @@ export async function saveDevice(
     session.close();
     throw e;
   }
-  const out = typeof to === 'string' ? openSink(to) : borrowed(to);
+  let out: Endpoint;
+  try {
+    out = typeof to === 'string' ? openSink(to, opts) : borrowed(to);
+  } catch (e) {
+    session.close();
+    throw e;
+  }
   try {
     const r = await saveToEndpoint(session, out, opts);
     return { ...r, report: session.report, outcome: [session.outcome('completed')] };
@@ -38,7 +47,7 @@ export async function loadDevice(
   from: string | Endpoint,
   opts: LoadOptions & { session?: SessionOptions } = {},
 ): Promise<LoadResult & { report: SessionReport; outcome: DeviceOutcome[] }> {
-  const source = typeof from === 'string' ? openSource(from) : borrowed(from);
+  const source = typeof from === 'string' ? openSource(from, opts) : borrowed(from);
   const session = MigrationSession.open(device, { ...opts.session, role: 'destination' });
   try {
     const r = await loadStream(session, source, opts);
@@ -58,7 +67,9 @@ function borrowed(e: Endpoint): Endpoint {
     name: e.name,
     seekable: e.seekable,
     size: e.size,
+    ...(e.mode ? { mode: e.mode } : {}),
     ...(e.accept ? { accept: () => e.accept!() } : {}),
+    ...(e.commit ? { commit: () => e.commit!() } : {}),
     close() {},
   };
 }

@@ -27,6 +27,8 @@ export type FailureKind =
   | 'io'
   /** Source and destination differ after a migration. */
   | 'verification'
+  /** The caller stopped it (an AbortSignal; in the CLI, SIGINT or SIGTERM). */
+  | 'cancelled'
   /** The caller asked for something malformed (unknown personality, bad option value). */
   | 'usage';
 

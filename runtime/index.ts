@@ -46,7 +46,8 @@ export {
 } from './stream/save.js';
 export { loadStream, LOAD_START_STATES, type LoadOptions, type LoadResult } from './stream/load.js';
 export { saveToEndpoint, FdSink, type SaveToOptions, type SaveToResult } from './stream/file.js';
-export { openSink, openSource, type Endpoint } from './stream/endpoints.js';
+export { openSink, openSource, parseEndpoint, type Endpoint, type EndpointSpec } from './stream/endpoints.js';
+export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IO_TIMEOUT_MS, type TransferLimits } from './stream/limits.js';
 export { PrecopyPolicy, type PrecopyPolicyOptions, type PrecopyDecision } from './stream/policy.js';
 export type { ProgressEvent, ProgressListener, Phase } from './stream/progress.js';
 export { FORMAT_VERSION, UAPI_VERSION, type StreamHeader } from './stream/format.js';

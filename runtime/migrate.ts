@@ -11,10 +11,11 @@ import { isVfioError, VfioError } from './errors.js';
 import type { DeviceOutcome } from './migration/outcome.js';
 import { MigrationSession, type SessionOptions } from './migration/session.js';
 import type { SessionReport } from './migration/report.js';
-import { FdIoError, writeAll, type ReadCounters } from './stream/fd-io.js';
+import { factsOf } from './stream/device-facts.js';
+import { writeAll, type ReadCounters } from './stream/fd-io.js';
+import { incompatibility } from './stream/format.js';
 import { checkLoadStart, parkIfCommitted } from './stream/load.js';
 import { checkSaveStart, failSide, saveStream, type SaveResult, type SaveStreamOptions } from './stream/save.js';
-import { errnoMeaning, errnoName } from './sys/index.js';
 
 export interface MigrateOptions extends Omit<SaveStreamOptions, 'afterStopCopy' | 'finalState'> {
   session?: SessionOptions;
@@ -45,24 +46,15 @@ export interface MigrateResult extends SaveResult {
 /** A sink that writes into the destination's resuming data fd; a refused write is the destination's failure. */
 class DataFdSink {
   readonly io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
+  /** Write failures are the destination device's (saveStream reports them as such: write data fd). */
+  readonly resumingDevice = true;
   constructor(private readonly dest: MigrationSession) {}
   get fd(): number {
     return this.dest.dataFd;
   }
   write(buf: Buffer, length: number): void {
-    try {
-      writeAll(this.dest.dataFd, buf, length, this.io);
-    } catch (e) {
-      throw e instanceof FdIoError ? destinationWriteFailed(this.dest, e.errno) : e;
-    }
+    writeAll(this.dest.dataFd, buf, length, this.io);
   }
-}
-
-function destinationWriteFailed(dest: MigrationSession, errno: number): VfioError {
-  return new VfioError(
-    `the source's stream was refused: write data fd failed in RESUMING: ${errnoName(errno)} (${errnoMeaning(errno)})`,
-    { kind: 'kernel', op: 'write data fd', fdKind: 'migration_data', state: 'RESUMING', errno },
-  ).placeOn('destination', dest.deviceName);
 }
 
 /**
@@ -79,6 +71,7 @@ function abort(src: MigrationSession, dst: MigrationSession, e: unknown, side: '
 }
 
 export async function migrate(source: Device, destination: Device, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  assertCanTake(source, destination);
   const src = MigrationSession.open(source, { ...opts.session, role: 'source' });
   const dst = MigrationSession.open(destination, { ...opts.session, role: 'destination' });
   try {
@@ -114,10 +107,8 @@ export async function migrate(source: Device, destination: Device, opts: Migrate
     } catch (e) {
       // A write the destination refused (here, or by the worker) is the destination's failure; the rest the source's.
       const onDestination =
-        (isVfioError(e) && e.side?.role === 'destination') ||
-        (isVfioError(e) && e.kind === 'io' && e.op === 'write sink');
-      const err = onDestination && isVfioError(e) && !e.side ? destinationWriteFailed(dst, e.errno) : e;
-      throw abort(src, dst, err, onDestination ? 'destination' : 'source');
+        isVfioError(e) && (e.side?.role === 'destination' || (e.op === 'write data fd' && e.kind !== 'cancelled'));
+      throw abort(src, dst, e, onDestination ? 'destination' : 'source');
     }
     try {
       dst.moveTo(opts.destinationFinalState ?? 'RUNNING');
@@ -159,4 +150,12 @@ export async function migrate(source: Device, destination: Device, opts: Migrate
     src.close();
     dst.close();
   }
+}
+
+/** Refuse, before either device is touched, a destination that cannot take the source's stream (format.ts). */
+function assertCanTake(source: Device, destination: Device): void {
+  source.requireMigration();
+  destination.requireMigration();
+  const why = incompatibility(factsOf(source), factsOf(destination));
+  if (why) throw new VfioError(why, { kind: 'bad-stream', op: 'migrate', fdKind: 'device' });
 }

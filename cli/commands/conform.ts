@@ -1,6 +1,21 @@
-import { parseArgs } from 'node:util';
+import { DEVICE, DEVICE_OPTIONS, flag, integer, list, parseCommandLine, text } from '../options.js';
 import type { Command } from '../command.js';
 import { uapiTools } from '../tools.js';
+
+const OPTIONS = {
+  ...DEVICE_OPTIONS,
+  only: list('judge only this rule, or every rule under this prefix (repeatable)', { arg: 'RULE' }),
+  'known-failures': text('rules the driver is known to break (a file, or auto)', { arg: 'FILE' }),
+  spec: text('judge by another spec module', { arg: 'MODULE' }),
+  yes: flag('required for a real device: it will be reset and put through every migration state'),
+  'with-forbidden': flag('also issue the requests the spec forbids on a real device'),
+  'forbidden-timeout': integer('how long a forbidden request may take before it counts as hung, in ms', {
+    min: 1,
+    max: 3_600_000,
+    arg: 'MS',
+  }),
+  verbose: flag('show notes and expected failures in detail'),
+};
 
 const conform: Command = {
   summary: 'judge a device against every rule of the migration uAPI spec; one result per rule',
@@ -37,22 +52,7 @@ exit codes:
     const json = args.includes('--json');
     let device: import('../../runtime/device/device.js').Device | null = null;
     try {
-      const { values, positionals } = parseArgs({
-        args,
-        options: {
-          ...s.DEVICE_OPTIONS,
-          only: { type: 'string', multiple: true },
-          'known-failures': { type: 'string' },
-          spec: { type: 'string' },
-          yes: { type: 'boolean' },
-          'with-forbidden': { type: 'boolean' },
-          'forbidden-timeout': { type: 'string' },
-          verbose: { type: 'boolean' },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-      if (positionals.length !== 1) throw new s.UsageError('give exactly one DEVICE');
+      const { values, positionals } = parseCommandLine(args, OPTIONS, [DEVICE]);
       const target = positionals[0]!;
       const emulated = target.startsWith('emulated:');
       if (!emulated && !values.yes)
@@ -77,7 +77,7 @@ exit codes:
         deviceFd: device.fd,
         device: target,
         spec,
-        only: values.only,
+        only: values.only.length ? values.only : undefined,
         access: device.emulator
           ? {
               container: device.emulator.handle.containerPath,
@@ -89,12 +89,10 @@ exit codes:
         knownFailures: known,
         options: {
           emulated,
-          withForbidden: values['with-forbidden'] ?? false,
-          ...(values['forbidden-timeout']
-            ? { forbiddenTimeoutMs: s.parseCount(values['forbidden-timeout'], '--forbidden-timeout') }
-            : {}),
+          withForbidden: values['with-forbidden'],
+          ...(values['forbidden-timeout'] !== undefined ? { forbiddenTimeoutMs: values['forbidden-timeout'] } : {}),
         },
-        onResult: json ? undefined : (r) => console.log(c.formatResult(r, values.verbose ?? false)),
+        onResult: json ? undefined : (r) => console.log(c.formatResult(r, values.verbose)),
       });
       if (json) console.log(JSON.stringify(report));
       else {

@@ -1,7 +1,24 @@
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { checkDevice, DEVICE_OPTIONS, parseCommandLine, text, UsageError } from '../options.js';
 import type { Command } from '../command.js';
+
+const OPTIONS = {
+  json: DEVICE_OPTIONS.json,
+  size: DEVICE_OPTIONS.size,
+  seed: DEVICE_OPTIONS.seed,
+  run: text('import SCRIPT once the devices are up, then stop', { arg: 'SCRIPT' }),
+};
+const DEVICES = {
+  name: 'DEVICE',
+  variadic: true,
+  check(t: string) {
+    checkDevice(t);
+    if (!t.startsWith('emulated:'))
+      throw new UsageError(`${JSON.stringify(t)} is not an emulated device (expected emulated:PERSONALITY[+QUIRK...])`);
+    return t;
+  },
+};
 
 const emulate: Command = {
   summary: 'start emulated VFIO devices (mtty, hisi-acc, mlx5, with quirks) and print their placeholder nodes',
@@ -12,30 +29,23 @@ const emulate: Command = {
     'process opening them sees plain empty files. Use it for demos, for --json in tooling that runs in the same',
     'process, or --run SCRIPT, which imports SCRIPT here once the devices are up (the node paths are in',
     'process.env.VFIO_UAPI_EMULATOR as JSON) and stops when it finishes. Otherwise runs until Ctrl-C.',
-    'Personalities: mtty, hisi-acc, mlx5. --size sets the mlx5 state size (default 4 MiB).',
+    'Personalities: mtty, hisi-acc, mlx5, nomig. --size SIZE sets the mlx5 state size (default 4 MiB; B to TiB, at',
+    "most this machine's memory); --seed N the first device's seed (later ones get N+1, …).",
   ].join('\n'),
   async run(args) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        size: { type: 'string' },
-        seed: { type: 'string' },
-        run: { type: 'string' },
-      },
-      strict: true,
-    });
-    const { parseEmulatedSpec, startEmulator } = await import('../../runtime/emulator/index.js');
-    if (positionals.length === 0) {
-      console.error('name at least one device, e.g. `vfio-uapi emulate emulated:mlx5`');
+    let parsed: ReturnType<typeof parseCommandLine<typeof OPTIONS>>;
+    try {
+      parsed = parseCommandLine(args, OPTIONS, [DEVICES]);
+    } catch (e) {
+      console.error(`vfio-uapi emulate: ${(e as Error).message}`);
       return 2;
     }
-    const devices = positionals.map((spec) => {
-      const options = parseEmulatedSpec(spec);
-      if (!options) throw new Error(`"${spec}" is not an emulated device (expected emulated:PERSONALITY[+QUIRK...])`);
-      if (values.size) options.stateSize = Number(values.size);
-      if (values.seed) options.seed = Number(values.seed);
+    const { values, positionals } = parsed;
+    const { parseEmulatedSpec, startEmulator } = await import('../../runtime/emulator/index.js');
+    const devices = positionals.map((spec, i) => {
+      const options = parseEmulatedSpec(spec)!;
+      if (values.size !== undefined) options.stateSize = values.size;
+      if (values.seed !== undefined) options.seed = (values.seed + i) >>> 0;
       return options;
     });
     const emu = await startEmulator({ devices });

@@ -1,27 +1,29 @@
-import { parseArgs } from 'node:util';
-import { DEVICE_HELP, EXIT_HELP } from '../help-text.js';
+import { DEVICE_HELP, EXIT_HELP, VALUES_HELP } from '../help-text.js';
+import { DEVICE, DEVICE_OPTIONS, optionsHelp, parseCommandLine } from '../options.js';
 import type { Command } from '../command.js';
+
+const OPTIONS = DEVICE_OPTIONS;
 
 const info: Command = {
   summary: 'open a device and show its info, features, migration capabilities and state',
-  usage: `vfio-uapi info DEVICE [--json] [--size SIZE] [--seed N]
+  usage: `vfio-uapi info DEVICE [options]
+
+options:
+${optionsHelp(OPTIONS)}
 
 ${DEVICE_HELP}
+${VALUES_HELP}
 
 ${EXIT_HELP}`,
   async run(args) {
-    const { openDevice } = await import('../../runtime/index.js');
     const s = await import('../support.js');
     const json = args.includes('--json');
-    let device: Awaited<ReturnType<typeof openDevice>> | null = null;
+    let device: import('../../runtime/index.js').Device | null = null;
     try {
-      const { values, positionals } = parseArgs({
-        args,
-        options: s.DEVICE_OPTIONS,
-        allowPositionals: true,
-        strict: true,
-      });
-      if (positionals.length !== 1) throw new s.UsageError('give exactly one DEVICE');
+      const { openDevice } = await import('../../runtime/index.js');
+      // Ctrl-C while the device is open: finish (it is quick), close it, then exit 130 (process-guard.ts).
+      (await import('../process-guard.js')).interruptSignal();
+      const { values, positionals } = parseCommandLine(args, OPTIONS, [DEVICE]);
       device = await openDevice(positionals[0]!, s.emulatorOptions(values));
       const devInfo = device.info();
       const features = device.features();

@@ -1,6 +1,34 @@
-import { parseArgs } from 'node:util';
-import { DEVICE_HELP, EXIT_HELP } from '../help-text.js';
+import { DEVICE_HELP, EXIT_HELP, VALUES_HELP } from '../help-text.js';
+import {
+  checkDevice,
+  choice,
+  DEVICE_OPTIONS,
+  endpoint,
+  optionsHelp,
+  parseCommandLine,
+  STREAM_OPTIONS,
+  TRANSFER_OPTIONS,
+  type Positional,
+} from '../options.js';
 import type { Command } from '../command.js';
+
+const OPTIONS = {
+  processes: choice(
+    ['1', '2'] as const,
+    '1: both devices in this process (default); 2: the destination is loaded by a\nchild vfio-uapi process reading a Unix socket',
+    { fallback: '1' },
+  ),
+  ...TRANSFER_OPTIONS,
+  ...STREAM_OPTIONS,
+  ...DEVICE_OPTIONS,
+};
+
+const SOURCE: Positional = { name: 'SOURCE', check: (t) => checkDevice(t, 'SOURCE') };
+/** A device, or unix:/PATH where another process's `vfio-uapi load` listens. */
+const DESTINATION: Positional = {
+  name: 'DESTINATION',
+  check: (t) => (t.startsWith('unix:') ? endpoint('DESTINATION').check(t) : checkDevice(t, 'DESTINATION')),
+};
 
 const migrate: Command = {
   summary: 'migrate a device into another: pre-copy, STOP_COPY, RESUMING, RUNNING — in one process or two',
@@ -9,50 +37,37 @@ const migrate: Command = {
 Both devices are paths or emulated:… strings (emulated devices in one process share one emulator;
 the destination gets a different seed so the final comparison means something). DESTINATION may also
 be unix:/PATH: a \`vfio-uapi load DEVICE unix:/PATH\` in another process, started first, receives the
-stream; compare its digest with the sourceDigest printed here.
+stream; compare its digest with the sourceDigest printed here. Before anything moves, a destination that
+cannot take the source's stream (another driver, other migration flags) is refused, naming both.
 Commit protocol (runtime/migration/PROTOCOL.md): the source is stopped once its stream is out and resumed
-unless the destination confirms RUNNING; a destination that fails is reset, so what it received is never
-loaded. Afterwards exactly one of them runs; a failure names the side and the call that failed, and where
-both devices ended.
+unless the destination confirms RUNNING (within --io-timeout); a destination that fails is reset, so what it
+received is never loaded. Afterwards exactly one of them runs; a failure names the side and the call that
+failed, and where both devices ended.
 options:
-  --processes 1|2    1: both devices in this process (default); 2: the destination is loaded by a child
-                     vfio-uapi process reading a Unix socket
-  --no-precopy       skip pre-copy
-  --precopy-info-v2  opt in to PRECOPY_INFOv2 on the source (REINIT reports); not sent otherwise, as QEMU does
-  --max-rounds N     pre-copy round limit (default 8)
-  --dirty-threshold SIZE  stop pre-copy once dirty data is at most this (default 1MiB)
-  --quiet            no progress on stderr
+${optionsHelp(OPTIONS)}
 
 ${DEVICE_HELP}
+${VALUES_HELP}
 
 ${EXIT_HELP}`,
   async run(args) {
-    const rt = await import('../../runtime/index.js');
     const s = await import('../support.js');
-    const { describeOutcome } = rt;
+    const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');
-    const devices: InstanceType<typeof rt.Device>[] = [];
+    const devices: import('../../runtime/index.js').Device[] = [];
     try {
-      const { values, positionals } = parseArgs({
-        args,
-        options: {
-          ...s.DEVICE_OPTIONS,
-          ...s.TRANSFER_OPTIONS,
-          processes: { type: 'string' },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-      if (positionals.length !== 2) throw new s.UsageError('give SOURCE and DESTINATION');
+      const { values, positionals } = parseCommandLine(args, OPTIONS, [SOURCE, DESTINATION]);
       const [srcSpec, dstSpec] = positionals as [string, string];
-      const processes = values.processes ?? '1';
-      if (processes !== '1' && processes !== '2') throw new s.UsageError('--processes must be 1 or 2');
+      const processes = values.processes;
       const session = s.sessionOptions(values);
       const emu = s.emulatorOptions(values);
+      const signal = interruptSignal();
       const common = {
         ...s.transferOptions(values, json),
+        ...s.transferLimits(values, signal),
         session,
       };
+      const rt = await import('../../runtime/index.js');
 
       let summary: Record<string, unknown>;
       if (dstSpec.startsWith('unix:')) {
@@ -64,7 +79,7 @@ ${EXIT_HELP}`,
         const source = await rt.openDevice(srcSpec, emu);
         devices.push(source);
         let sourceDigest: string | null = null;
-        const out = rt.openSink(dstSpec);
+        const out = rt.openSink(dstSpec, common);
         try {
           const r = await rt.saveDevice(source, out, {
             ...common,
@@ -72,7 +87,12 @@ ${EXIT_HELP}`,
               sourceDigest = (await source.snapshot())?.digest ?? null;
             },
           });
-          const reply = awaitResult(out.fd, Number(process.env.VFIO_UAPI_CONFIRM_WAIT_MS ?? 60_000));
+          // The answer comes from the peer: it gets as long as it may stall (--io-timeout; the variable still wins).
+          const reply = await awaitResult(
+            out.fd,
+            Number(process.env.VFIO_UAPI_CONFIRM_WAIT_MS ?? values['io-timeout'] ?? rt.DEFAULT_IO_TIMEOUT_MS),
+            signal,
+          );
           if (!reply.ok) {
             const back = rt.MigrationSession.open(source, { role: 'source', recoveryState: r.startState });
             back.recover(`the destination did not confirm: ${reply.error ?? 'no result'}`);
@@ -111,13 +131,14 @@ ${EXIT_HELP}`,
         const { migrateToChild } = await import('../two-process.js');
         const childArgs = [
           '--migration-destination',
-          ...(values.size ? ['--size', values.size] : []),
+          ...(values.size !== undefined ? ['--size', String(values.size)] : []),
           '--seed',
-          String((emu.seed ?? 1) + 1),
+          String(((emu.seed ?? 1) + 1) >>> 0),
           '--mode',
           session.mode,
           '--guard',
           session.guard,
+          ...(values['io-timeout'] !== undefined ? ['--io-timeout', `${values['io-timeout']}ms`] : []),
         ];
         // The child starts first: it must not inherit this process's emulator (see startChildLoad).
         const r = await migrateToChild(
@@ -175,7 +196,7 @@ ${EXIT_HELP}`,
           `  total:      ${s.formatBytes(r.totalBytes)} in ${(r.elapsedMs / 1000).toFixed(2)} s, ${s.formatBytes(rate)}/s`,
         );
         const outcome = summary.outcome as import('../../runtime/index.js').DeviceOutcome[] | undefined;
-        if (outcome) console.log(`  outcome:    ${describeOutcome(outcome)}`);
+        if (outcome) console.log(`  outcome:    ${rt.describeOutcome(outcome)}`);
         console.log(
           `  verified:   ${v.checked ? (v.equal ? `destination state equals source (digest ${v.sourceDigest})` : 'MISMATCH') : v.sourceDigest ? `by the destination process: its digest should be ${v.sourceDigest}` : 'not possible (real devices have no digest)'}` +
             (v.differedBefore ? '; the destination differed before' : ''),

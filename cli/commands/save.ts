@@ -1,62 +1,75 @@
-import { parseArgs } from 'node:util';
-import { DEVICE_HELP, EXIT_HELP } from '../help-text.js';
+import { DEVICE_HELP, EXIT_HELP, VALUES_HELP } from '../help-text.js';
+import {
+  checkFitsOnDisk,
+  DEVICE,
+  DEVICE_OPTIONS,
+  endpoint,
+  finalState,
+  flag,
+  optionsHelp,
+  parseCommandLine,
+  STREAM_OPTIONS,
+  TRANSFER_OPTIONS,
+} from '../options.js';
 import type { Command } from '../command.js';
+
+const OPTIONS = {
+  raw: flag('write the bare stream, without the vfio-uapi header and trailer'),
+  ...TRANSFER_OPTIONS,
+  'final-state': finalState('state to leave the device in afterwards (default STOP; RUNNING resumes it)'),
+  ...STREAM_OPTIONS,
+  ...DEVICE_OPTIONS,
+};
 
 const save: Command = {
   summary: "save a device's migration state (pre-copy rounds, then STOP_COPY) to a file, pipe or stdout",
   usage: `vfio-uapi save DEVICE OUTPUT [options]
 
-OUTPUT: a file path, - for stdout, fd:N for an inherited descriptor (e.g. a socket), or unix:/PATH to
-connect to a \`vfio-uapi load DEVICE unix:/PATH\` listening there (waits up to 10 s for it).
+OUTPUT: a file path, - for stdout (not a terminal), fd:N for an inherited descriptor (e.g. a socket), or
+unix:/PATH to connect to a \`vfio-uapi load DEVICE unix:/PATH\` listening there. A file is written
+atomically: a temporary file beside it, renamed over it once the whole state is in, so a failed or
+interrupted save leaves what was there. A device node or FIFO is written in place.
 A running device (RUNNING, RUNNING_P2P) pre-copies first; a stopped one (STOP) goes straight to STOP_COPY;
 any other state is refused before the device is touched. If the save fails the device goes back to the
 state it started in (runtime/migration/PROTOCOL.md); the message says where it ended.
 options:
-  --raw              write the bare stream, without the vfio-uapi header and trailer
-  --no-precopy       skip pre-copy and go straight to STOP_COPY
-  --precopy-info-v2  opt in to PRECOPY_INFOv2 (REINIT reports); not sent otherwise, as QEMU does
-  --max-rounds N     pre-copy round limit (default 8)
-  --dirty-threshold SIZE  stop pre-copy once dirty data is at most this (default 1MiB)
-  --final-state S    state to leave the device in afterwards (default STOP; RUNNING resumes it)
-  --quiet            no progress on stderr
+${optionsHelp(OPTIONS)}
 
 ${DEVICE_HELP}
+${VALUES_HELP}
 
 ${EXIT_HELP}`,
   async run(args) {
-    const rt = await import('../../runtime/index.js');
     const s = await import('../support.js');
+    const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');
-    let device: InstanceType<typeof rt.Device> | null = null;
+    let device: import('../../runtime/index.js').Device | null = null;
+    let sink: import('../../runtime/index.js').Endpoint | null = null;
+    let output = '';
     try {
-      const { values, positionals } = parseArgs({
-        args,
-        options: {
-          ...s.DEVICE_OPTIONS,
-          ...s.TRANSFER_OPTIONS,
-          raw: { type: 'boolean' },
-          'final-state': { type: 'string' },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-      if (positionals.length !== 2) throw new s.UsageError('give DEVICE and OUTPUT');
-      const [spec, output] = positionals as [string, string];
-      const session = s.sessionOptions(values);
-      const finalState = values['final-state'] as never;
+      const { values, positionals } = parseCommandLine(args, OPTIONS, [DEVICE, endpoint('OUTPUT')]);
+      const [spec, out] = positionals as [string, string];
+      output = out;
+      if (values.size !== undefined && spec.startsWith('emulated:')) checkFitsOnDisk(output, values.size);
+      const signal = interruptSignal();
+      const limits = s.transferLimits(values, signal);
+      const rt = await import('../../runtime/index.js');
+      // The output first: a path that cannot be written fails before any device is touched. Nothing appears
+      // at the path until the save is complete (a file is committed at the end), so nothing is left behind.
+      sink = rt.openSink(output, limits);
       device = await rt.openDevice(spec, s.emulatorOptions(values));
-      // Open the output only after the device: a bad device must not leave an empty file behind.
-      const r = await rt.saveDevice(device, output, {
-        raw: values.raw ?? false,
+      const r = await rt.saveDevice(device, sink, {
+        raw: values.raw,
         ...s.transferOptions(values, json),
-        ...(finalState ? { finalState } : {}),
-        session,
+        ...limits,
+        ...(values['final-state'] ? { finalState: values['final-state'] } : {}),
+        session: s.sessionOptions(values),
       });
       const snap = await device.snapshot();
       // With the stream on stdout, the summary must not be mixed into it.
       const print = output === '-' ? (t: string) => console.error(t) : (t: string) => console.log(t);
-      const out = { ok: true, device: spec, output, ...r, digest: snap?.digest ?? null };
-      if (json) print(JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
+      const result = { ok: true, device: spec, output, ...r, digest: snap?.digest ?? null };
+      if (json) print(JSON.stringify(result, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
       else
         print(
           `saved ${s.formatBytes(r.totalBytes)} from ${spec} to ${output}: ${r.rounds} pre-copy round(s) ${s.formatBytes(r.precopyBytes)}, ` +
@@ -66,8 +79,9 @@ ${EXIT_HELP}`,
         );
       return s.EXIT_CODES.ok;
     } catch (e) {
-      return s.reportError('save', e, json);
+      return s.reportError('save', e, json, device ? s.afterFailedSave(output) : '');
     } finally {
+      sink?.close();
       await device?.close();
     }
   },

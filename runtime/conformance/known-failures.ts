@@ -5,8 +5,9 @@
  *     # comment
  *     stream.enomsg   mtty answers read() == 0 at the temporary end of pre-copy data, never ENOMSG
  */
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
+import { readBoundedFile } from '../read-bounded.js';
 
 export interface KnownFailures {
   /** Where the list came from. */
@@ -21,14 +22,17 @@ export function parseKnownFailures(text: string, source: string): KnownFailures 
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const m = /^(\S+)\s+(.+)$/.exec(line);
-    if (!m) throw new Error(`${source}:${i + 1}: expected "RULE-ID  reason", got "${line}"`);
+    if (!m) throw new Error(`${source}:${i + 1}: expected "RULE-ID  reason", got ${JSON.stringify(line.slice(0, 80))}`);
     entries.set(m[1]!, m[2]!.trim());
   }
   return { source, entries };
 }
 
+/** Longest list read: the committed ones are a few hundred bytes. */
+const MAX_LIST_BYTES = 1 << 20;
+
 export function loadKnownFailures(path: string): KnownFailures {
-  return parseKnownFailures(readFileSync(path, 'utf8'), path);
+  return parseKnownFailures(readBoundedFile(path, MAX_LIST_BYTES, 'a known-failures list').toString('utf8'), path);
 }
 
 /** The committed list by name: a driver (`mtty`, `hisi_acc`, `mlx5`) or a personality (`emulated-mtty`). */

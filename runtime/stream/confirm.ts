@@ -29,9 +29,10 @@ export function sendResult(fd: number, result: ConfirmedResult): void {
 
 /**
  * Shut the sending side (the receiver sees the end of the stream) and wait up to `timeoutMs` for the result
- * line. Returns the result, or `{ ok: false, error }` saying why there is none.
+ * line. Returns the result, or `{ ok: false, error }` saying why there is none. The wait gives the event loop
+ * a turn between short polls, and `signal` ends it (not confirmed: the caller resumes its source).
  */
-export function awaitResult(fd: number, timeoutMs: number): ConfirmedResult {
+export async function awaitResult(fd: number, timeoutMs: number, signal?: AbortSignal): Promise<ConfirmedResult> {
   shutdownC(fd, SHUT_WR);
   const deadline = Date.now() + timeoutMs;
   const pollfd = Buffer.alloc(8);
@@ -50,14 +51,19 @@ export function awaitResult(fd: number, timeoutMs: number): ConfirmedResult {
     }
     const left = deadline - Date.now();
     if (left <= 0) return { ok: false, error: `no confirmation from the receiver within ${timeoutMs} ms` };
+    if (signal?.aborted)
+      return { ok: false, error: `stopped by ${String(signal.reason)} before the receiver confirmed` };
     pollfd.writeInt32LE(fd, 0);
     pollfd.writeInt16LE(POLLIN, 4);
     pollfd.writeInt16LE(0, 6);
-    if (poll(pollfd, 1, Math.min(left, 1000)) <= 0) continue;
+    if (poll(pollfd, 1, Math.min(left, 20)) <= 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      continue;
+    }
     const n = read(fd, buf, buf.length);
     if (n === 0) return { ok: false, error: 'the receiver closed the connection without confirming the load' };
     if (n < 0) {
-      if (lastErrno() === Errno.EINTR) continue;
+      if (lastErrno() === Errno.EINTR || lastErrno() === Errno.EAGAIN) continue;
       return { ok: false, error: 'the connection to the receiver failed before it confirmed the load' };
     }
     text += buf.toString('utf8', 0, n);

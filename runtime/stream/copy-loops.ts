@@ -3,8 +3,25 @@
  * (stream-worker.ts): save's "copy until a limit, the end, or nothing-for-now" and load's "copy to the end,
  * holding back what may be the trailer". Failures are FdIoErrors: `read` failed on the input, `write` on
  * the output; the caller knows which side is the device.
+ *
+ * Both stop in slices: on this thread the caller then gives the event loop a turn (so a signal handler
+ * can cancel), waits for a stalled peer without blocking it, and goes on. A worker waits in place.
  */
-import { FdIoError, readSome, READ_NOTHING_NOW, READ_WOULD_BLOCK, writeAll, type ReadCounters } from './fd-io.js';
+import {
+  FdIoError,
+  peerRead,
+  peerWaitAsync,
+  peerWaitSync,
+  readSome,
+  READ_NOTHING_NOW,
+  READ_WOULD_BLOCK,
+  throwIfCancelled,
+  WOULD_BLOCK,
+  writeAll,
+  yieldToEventLoop,
+  type PeerIo,
+  type ReadCounters,
+} from './fd-io.js';
 import type { StreamChecksum } from './checksum.js';
 import { CHUNK } from './chunk.js';
 import { Errno, lastErrno, pread } from '../sys/index.js';
@@ -17,13 +34,20 @@ export interface CopyResult {
   end: CopyEnd;
 }
 
-/** Read up to `limit` bytes from `from` into `buf` (a chunk at a time), handing each chunk to `give`. */
+/** Bytes a loop on the caller's thread moves before it gives the event loop a turn. */
+export const SLICE = 16 * CHUNK;
+
+/**
+ * Read up to `limit` bytes from `from` into `buf` (a chunk at a time), handing each chunk to `give`. With
+ * `pause`, it also stops (end `limit`, fewer bytes) after a chunk when `pause()` says so.
+ */
 export function copySome(
   from: number,
   buf: Buffer,
   limit: number,
   give: (length: number) => void,
   io: ReadCounters,
+  pause?: () => boolean,
 ): CopyResult {
   let bytes = 0;
   while (bytes < limit) {
@@ -33,6 +57,7 @@ export function copySome(
     if (n === READ_WOULD_BLOCK) return { bytes, end: 'would-block' };
     give(n);
     bytes += n;
+    if (pause?.()) break;
   }
   return { bytes, end: 'limit' };
 }
@@ -44,12 +69,61 @@ export interface HeldCopyResult {
   tail: Buffer;
 }
 
+/** Where a held copy is between steps. */
+interface HeldState {
+  held: number;
+  body: number;
+  /** When a byte last came from the peer (for its idle bound). */
+  since: number;
+}
+
 /**
- * Copy `from` to `to` until the end of input, keeping the last `hold` bytes back (the trailer) and adding
- * what goes out to `checksum`. `buf` must hold CHUNK + hold bytes (the checksum's buffer does).
+ * One step of the held copy: read from the peer until its end, until it has nothing now (`blocked`), or
+ * until `slice` bytes went out; keeps the last `hold` bytes back and adds what goes out to `checksum`.
+ */
+function heldStep(
+  from: PeerIo,
+  to: number,
+  buf: Buffer,
+  hold: number,
+  checksum: StreamChecksum | null,
+  onBytes: (n: number) => void,
+  io: ReadCounters,
+  st: HeldState,
+  slice: number,
+): 'eof' | 'blocked' | 'slice' {
+  let moved = 0;
+  for (;;) {
+    throwIfCancelled(from.cancel, 'read');
+    const n = peerRead(from, buf, st.held, CHUNK);
+    if (n === WOULD_BLOCK) {
+      io.eagain++;
+      return 'blocked';
+    }
+    if (n === 0) return 'eof';
+    st.since = performance.now();
+    const have = st.held + n;
+    const out = have - hold;
+    if (out > 0) {
+      checksum?.update(out);
+      writeAll(to, buf, out, io);
+      st.body += out;
+      onBytes(out);
+      if (hold) buf.copy(buf, 0, out, have);
+      st.held = hold;
+      moved += out;
+      if (moved >= slice) return 'slice';
+    } else st.held = have;
+  }
+}
+
+/**
+ * Copy the peer `from` to `to` until the end of input, keeping the last `hold` bytes back (the trailer) and
+ * adding what goes out to `checksum`. `buf` must hold CHUNK + hold bytes (the checksum's buffer does).
+ * Waits for the peer block this thread (bounded): for worker threads.
  */
 export function copyHoldingTail(
-  from: number,
+  from: PeerIo,
   to: number,
   buf: Buffer,
   hold: number,
@@ -57,24 +131,33 @@ export function copyHoldingTail(
   onBytes: (n: number) => void,
   io: ReadCounters,
 ): HeldCopyResult {
-  let held = 0;
-  let body = 0;
+  const st: HeldState = { held: 0, body: 0, since: performance.now() };
   for (;;) {
-    const n = readSome(from, buf, held, CHUNK, io);
-    if (n === READ_NOTHING_NOW || n === READ_WOULD_BLOCK) continue;
-    if (n === 0) break;
-    const have = held + n;
-    const out = have - hold;
-    if (out > 0) {
-      checksum?.update(out);
-      writeAll(to, buf, out, io);
-      body += out;
-      onBytes(out);
-      if (hold) buf.copy(buf, 0, out, have);
-      held = hold;
-    } else held = have;
+    const r = heldStep(from, to, buf, hold, checksum, onBytes, io, st, Infinity);
+    if (r === 'eof') break;
+    peerWaitSync(from, 'read', st.since);
   }
-  return { body, tail: Buffer.from(buf.subarray(0, held)) };
+  return { body: st.body, tail: Buffer.from(buf.subarray(0, st.held)) };
+}
+
+/** The same copy for the caller's thread: the event loop gets a turn every SLICE bytes and while waiting. */
+export async function copyHoldingTailAsync(
+  from: PeerIo,
+  to: number,
+  buf: Buffer,
+  hold: number,
+  checksum: StreamChecksum | null,
+  onBytes: (n: number) => void,
+  io: ReadCounters,
+): Promise<HeldCopyResult> {
+  const st: HeldState = { held: 0, body: 0, since: performance.now() };
+  for (;;) {
+    const r = heldStep(from, to, buf, hold, checksum, onBytes, io, st, SLICE);
+    if (r === 'eof') break;
+    if (r === 'blocked') await peerWaitAsync(from, 'read', st.since);
+    else await yieldToEventLoop();
+  }
+  return { body: st.body, tail: Buffer.from(buf.subarray(0, st.held)) };
 }
 
 /**

@@ -6,31 +6,25 @@
  * device entered RESUMING it is reset (VFIO_DEVICE_RESET), so what it received is discarded, never loaded.
  */
 import type { StateName } from '../../generated/constants.js';
-import type { Device } from '../device/device.js';
 import { isVfioError, VfioError } from '../errors.js';
 import type { DeviceOutcome } from '../migration/outcome.js';
 import type { MigrationSession } from '../migration/session.js';
 import { Errno, errnoName } from '../sys/index.js';
-import type { Endpoint } from './endpoints.js';
+import { peerOf, type Endpoint } from './endpoints.js';
 import { CHUNK } from './chunk.js';
-import { checksumRange, copyHoldingTail } from './copy-loops.js';
-import { FdIoError, readFully, type ReadCounters } from './fd-io.js';
+import { checksumRange, copyHoldingTailAsync, SLICE } from './copy-loops.js';
+import { FdIoError, isCancelled, yieldToEventLoop, type ReadCounters } from './fd-io.js';
 import { StreamChecksum } from './checksum.js';
-import {
-  checkHeaderFixed,
-  checksumHex,
-  decodeHeader,
-  decodeTrailer,
-  HEADER_FIXED,
-  TRAILER_SIZE,
-  type StreamHeader,
-} from './format.js';
+import { checksumHex, TRAILER_SIZE, type StreamHeader } from './format.js';
+import { checkTrailer, readAndCheckHeader, refuseHeaderInRawFile } from './header-io.js';
+import { abortReason, cancelFlagOf, type TransferLimits } from './limits.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
 import { failSide, fromIo } from './save.js';
 import { StreamWorker } from './stream-worker-client.js';
-import { pread } from '../sys/index.js';
 
-export interface LoadOptions {
+export { readAndCheckHeader };
+
+export interface LoadOptions extends TransferLimits {
   /** The input is a bare stream without header and trailer. */
   raw?: boolean;
   /** Load even if the header names another kind of device or other migration flags. */
@@ -90,13 +84,14 @@ const REFUSALS = new Set<number>([
   74 /* EBADMSG */,
 ]);
 
-function refusedByDevice(device: string, how: string, errno: number, state: string): VfioError {
+function refusedByDevice(device: string, how: string, errno: number, state: string, hint?: string): VfioError {
   return new VfioError(`${device} refused the stream (${how} in ${state}: ${errnoName(errno)})`, {
     kind: 'bad-stream',
     op: how,
     fdKind: 'migration_data',
     state,
     errno,
+    ...(hint ? { hint } : {}),
   });
 }
 
@@ -119,64 +114,6 @@ export function checkLoadStart(session: MigrationSession): void {
 }
 
 /**
- * Read and check the header (and, for a regular file, the trailer's presence and length) without touching
- * the device. Returns the header and how many body bytes a file should hold (null for pipes).
- */
-export function readAndCheckHeader(
-  source: Endpoint,
-  device: Device,
-  opts: LoadOptions,
-  io: ReadCounters,
-): {
-  header: StreamHeader;
-  headerLength: number;
-  expectedBody: number | null;
-  trailer: { streamBytes: number; checksum: bigint } | null;
-} {
-  const fixed = Buffer.alloc(HEADER_FIXED);
-  const got = readFully(source.fd, fixed, HEADER_FIXED, io);
-  if (got === 0) throw bad(`${source.name} is empty`);
-  const { identityLength } = checkHeaderFixed(fixed.subarray(0, got));
-  const identity = Buffer.alloc(identityLength);
-  if (readFully(source.fd, identity, identityLength, io) !== identityLength)
-    throw bad(`${source.name} is truncated inside its header`);
-  const header = decodeHeader(fixed, identity);
-  const caps = device.migration();
-  if (!opts.force) {
-    if (caps && caps.flags !== header.migrationFlags)
-      throw bad(
-        `${source.name} was saved from a device with migration flags 0x${header.migrationFlags.toString(16)}; ${device.id.spec} has 0x${caps.flags.toString(16)}`,
-        'use --force to load it anyway',
-      );
-    const kind = (s: string) => (s.startsWith('emulated:') ? s.split('+')[0] : null);
-    const theirs = kind(header.identity);
-    const ours = kind(device.id.identity);
-    if (theirs && ours && theirs !== ours)
-      throw bad(
-        `${source.name} was saved from ${header.identity}; it cannot be loaded into ${device.id.spec}`,
-        'use --force to load it anyway',
-      );
-  }
-  let expectedBody: number | null = null;
-  let trailer: { streamBytes: number; checksum: bigint } | null = null;
-  const headerLength = HEADER_FIXED + identityLength;
-  if (source.seekable) {
-    if (source.size < headerLength + TRAILER_SIZE)
-      throw bad(`${source.name} is truncated: no trailer after the header`);
-    const trailerBuf = Buffer.alloc(TRAILER_SIZE);
-    pread(source.fd, trailerBuf, TRAILER_SIZE, source.size - TRAILER_SIZE);
-    trailer = decodeTrailer(trailerBuf);
-    expectedBody = source.size - headerLength - TRAILER_SIZE;
-    if (!trailer) throw bad(`${source.name} is truncated: it does not end in a trailer`);
-    if (trailer.streamBytes !== expectedBody)
-      throw bad(
-        `${source.name} is truncated or padded: the trailer promises ${trailer.streamBytes} stream bytes, the file holds ${expectedBody}`,
-      );
-  }
-  return { header, headerLength, expectedBody, trailer };
-}
-
-/**
  * The whole body of a regular file, checksummed before the device is touched (positioned reads: the file
  * position stays after the header for the streaming pass, which checks the checksum again).
  */
@@ -186,8 +123,10 @@ async function verifyFileBody(
   body: number,
   expected: bigint,
   worker: StreamWorker | null,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   let got: { bytes: number; checksum: bigint };
+  const cancel = cancelFlagOf(signal);
   try {
     if (worker) {
       got = await worker.run<'range-digest'>({
@@ -197,12 +136,21 @@ async function verifyFileBody(
         length: body,
       });
     } else {
+      // In slices, giving the event loop a turn between them: a signal may stop a long pre-pass.
       const sum = new StreamChecksum();
-      const bytes = checksumRange(source.fd, headerLength, body, sum);
+      let bytes = 0;
+      while (bytes < body) {
+        const want = Math.min(SLICE, body - bytes);
+        const n = checksumRange(source.fd, headerLength + bytes, want, sum);
+        bytes += n;
+        if (n < want) break;
+        await yieldToEventLoop();
+        if (isCancelled(cancel)) throw new FdIoError('read', Errno.ECANCELED);
+      }
       got = { bytes, checksum: sum.digest() };
     }
   } catch (e) {
-    throw e instanceof FdIoError ? fromIo(e, 'source', 'RUNNING') : e;
+    throw e instanceof FdIoError ? fromIo(e, 'source', 'RUNNING', { name: source.name, signal }) : e;
   }
   if (got.bytes !== body)
     throw bad(`${source.name} changed while being read: ${got.bytes} of ${body} body bytes were there`);
@@ -222,13 +170,41 @@ export async function loadStream(
   if (!device) throw new VfioError('loading needs a device', { kind: 'usage', op: 'load', fdKind: 'device' });
   const io: ReadCounters = { eintr: 0, eagain: 0, enomsg: 0 };
   session.assumeRole('destination');
-  let checked: ReturnType<typeof readAndCheckHeader> | null;
+  let peer = peerOf(source, opts);
+  const sourceError = (e: FdIoError) => {
+    // A bare stream the device refuses may be a whole file given with --raw (a pipe cannot be looked at first).
+    if (e.call === 'write' && REFUSALS.has(e.errno))
+      return refusedByDevice(
+        session.deviceName,
+        'write data fd',
+        e.errno,
+        session.state,
+        opts.raw ? `if ${source.name} was saved without --raw, load it without --raw` : undefined,
+      );
+    return fromIo(e, e.call === 'read' ? 'source' : 'device', session.state, {
+      name: source.name,
+      peer,
+      signal: opts.signal,
+    });
+  };
+  let checked: Awaited<ReturnType<typeof readAndCheckHeader>> | null = null;
   try {
-    source.accept?.();
-    checked = opts.raw ? null : readAndCheckHeader(source, device, opts, io);
     checkLoadStart(session);
+    await source.accept?.();
+    peer = peerOf(source, opts);
+    if (opts.raw) refuseHeaderInRawFile(source);
+    else checked = await readAndCheckHeader(source, peer, device, opts, io);
+    if (opts.signal?.aborted)
+      throw new VfioError(`stopped by ${abortReason(opts.signal)} before the device was touched`, {
+        kind: 'cancelled',
+        op: 'load',
+        fdKind: 'stream',
+        state: session.state,
+        errno: Errno.ECANCELED,
+      });
   } catch (e) {
-    throw isVfioError(e) ? e.withOutcome([session.outcome()]) : e;
+    const err = e instanceof FdIoError ? sourceError(e) : e;
+    throw isVfioError(err) ? err.withOutcome([session.outcome()]) : err;
   }
   const startState = session.state;
   const meter = new ProgressMeter(opts.onProgress);
@@ -241,7 +217,14 @@ export async function loadStream(
 
   try {
     if (checked?.trailer && checked.expectedBody !== null)
-      await verifyFileBody(source, checked.headerLength, checked.expectedBody, checked.trailer.checksum, worker);
+      await verifyFileBody(
+        source,
+        checked.headerLength,
+        checked.expectedBody,
+        checked.trailer.checksum,
+        worker,
+        opts.signal,
+      );
     session.moveTo('RESUMING');
   } catch (e) {
     await worker?.close();
@@ -252,10 +235,10 @@ export async function loadStream(
     let tail: Buffer;
     try {
       if (worker) {
-        await worker.run<'done'>({ type: 'start', checksum: !opts.raw });
+        await worker.run<'done'>({ type: 'start', checksum: !opts.raw, cancel: cancelFlagOf(opts.signal) });
         const r = await worker.run<'held-done'>({
           type: 'copy-holding-tail',
-          from: source.fd,
+          from: peer,
           to: session.dataFd,
           hold,
         });
@@ -267,29 +250,24 @@ export async function loadStream(
         // Read into the checksum's own buffer (it has room for CHUNK + hold): summed where the bytes land.
         const sum = opts.raw ? null : new StreamChecksum();
         const buf = sum ? sum.buffer : Buffer.allocUnsafe(CHUNK);
-        const r = copyHoldingTail(source.fd, session.dataFd, buf, hold, sum, (n) => meter.add(n), io);
+        const r = await copyHoldingTailAsync(peer, session.dataFd, buf, hold, sum, (n) => meter.add(n), io);
         body = r.body;
         tail = r.tail;
         checksum = sum ? sum.digest() : null;
       }
     } catch (e) {
-      if (!(e instanceof FdIoError)) throw e;
-      if (e.call === 'write' && REFUSALS.has(e.errno))
-        throw refusedByDevice(session.deviceName, 'write data fd', e.errno, session.state);
-      throw fromIo(e, e.call === 'read' ? 'source' : 'device', session.state);
+      throw e instanceof FdIoError ? sourceError(e) : e;
     }
     meter.end();
-    if (!opts.raw) {
-      const trailer = tail.length === TRAILER_SIZE ? decodeTrailer(tail) : null;
-      if (!trailer) throw bad(`${source.name} is truncated: the stream ends without a trailer`);
-      if (trailer.streamBytes !== body)
-        throw bad(`${source.name} is truncated: the trailer promises ${trailer.streamBytes} bytes, ${body} arrived`);
-      if (trailer.checksum !== checksum)
-        throw bad(
-          `${source.name} is damaged: checksum mismatch (trailer ${checksumHex(trailer.checksum)}, stream ${checksumHex(checksum!)})` +
-            (verified === 'before-device' ? '; the file changed after it was verified' : ''),
-        );
-    }
+    if (checked)
+      checkTrailer(
+        source.name,
+        tail,
+        body,
+        checksum!,
+        checked.header,
+        verified === 'before-device' ? '; the file changed after it was verified' : '',
+      );
     // The commit: leaving RESUMING loads what arrived. Only a verified stream gets here.
     try {
       session.moveTo(opts.finalState ?? 'RUNNING');

@@ -10,10 +10,11 @@
 import type { StateName } from '../../generated/constants.js';
 import { isVfioError, VfioError } from '../errors.js';
 import type { MigrationSession, PrecopyInfo } from '../migration/session.js';
-import { errnoName } from '../sys/index.js';
+import { Errno, errnoMeaning, errnoName } from '../sys/index.js';
 import { CHUNK } from './chunk.js';
-import { copySome, type CopyResult } from './copy-loops.js';
-import { FdIoError, type ReadCounters } from './fd-io.js';
+import { copySome, SLICE, type CopyResult } from './copy-loops.js';
+import { FdIoError, isCancelled, yieldToEventLoop, type PeerIo, type ReadCounters } from './fd-io.js';
+import { abortReason, cancelFlagOf, formatMs, type TransferLimits } from './limits.js';
 import { PrecopyPolicy, type PrecopyDecision, type PrecopyPolicyOptions } from './policy.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
 import { StreamWorker } from './stream-worker-client.js';
@@ -31,9 +32,18 @@ export interface ChunkSink {
   readonly wantsChecksum?: boolean;
   /** A worker wrote `bytes` to `fd` on the sink's behalf; `checksum` is theirs, when wanted. */
   movedInWorker?(bytes: number, checksum: bigint | null): void;
+  /** The other side, when the sink writes to a pipe, socket or file (for bounds and messages). */
+  readonly peer?: PeerIo;
+  /** What the user named it, for messages. */
+  readonly name?: string | undefined;
+  /** The sink is another device's resuming data fd (migrate): its write failures are that device's. */
+  readonly resumingDevice?: boolean;
+  /** True while `write` left bytes it could not pass on yet (the peer is full): `drain` waits for it. */
+  readonly blocked?: boolean;
+  drain?(): Promise<void>;
 }
 
-export interface SaveStreamOptions {
+export interface SaveStreamOptions extends TransferLimits {
   /** Pre-copy while the device runs (default: when the device has PRE_COPY and starts RUNNING or RUNNING_P2P). */
   precopy?: boolean;
   policy?: PrecopyPolicyOptions;
@@ -115,8 +125,29 @@ export async function saveStream(
   let precopyBytes = 0;
   let rounds = 0;
 
+  const cancel = cancelFlagOf(opts.signal);
+  const failed = (e: FdIoError, side: 'device' | 'sink') =>
+    side === 'sink' && sink.resumingDevice && e.errno !== Errno.ECANCELED
+      ? fromIo(e, 'device', 'RESUMING', { signal: opts.signal, device: 'the destination device' })
+      : fromIo(
+          e,
+          side,
+          session.state,
+          side === 'sink' ? { name: sink.name, peer: sink.peer, signal: opts.signal } : { signal: opts.signal },
+        );
+  if (opts.signal?.aborted)
+    throw new VfioError(`stopped by ${abortReason(opts.signal)} before the transfer started`, {
+      kind: 'cancelled',
+      op: 'save',
+      fdKind: 'device',
+      state: session.state,
+      errno: Errno.ECANCELED,
+    });
+
   // The bulk copy: here, with a sync loop, or in a worker. Either way it stops at a limit, the end of the
-  // stream, ENOMSG (nothing for now) or an empty non-blocking fd, and failures come back as FdIoErrors.
+  // stream, ENOMSG (nothing for now) or an empty non-blocking fd, and failures come back as FdIoErrors. Here,
+  // the loop gives the event loop a turn every SLICE bytes (a signal handler may cancel) and waits for a full
+  // peer there.
   let worker: StreamWorker | null = null;
   if (opts.inWorker) {
     if (sink.fd === undefined)
@@ -126,21 +157,33 @@ export async function saveStream(
         fdKind: 'stream',
       });
     worker = new StreamWorker((n) => meter.add(n));
-    await worker.run<'done'>({ type: 'start', checksum: sink.wantsChecksum ?? false });
+    await worker.run<'done'>({ type: 'start', checksum: sink.wantsChecksum ?? false, cancel });
   }
   const give = (n: number) => {
     sink.write(buf, n);
     meter.add(n);
   };
   let movedByWorker = 0;
+  const pause = () => sink.blocked === true || isCancelled(cancel);
   const copy = async (limit: number): Promise<CopyResult> => {
     try {
-      if (!worker) return copySome(session.dataFd, buf, limit, give, io);
-      const r = await worker.run<'done'>({ type: 'copy', from: session.dataFd, to: sink.fd!, limit });
-      movedByWorker += r.bytes;
-      return r;
+      if (worker) {
+        const to: PeerIo = sink.peer ?? { fd: sink.fd!, mode: 'blocking', idleMs: Infinity, cancel };
+        const r = await worker.run<'done'>({ type: 'copy', from: session.dataFd, to, limit });
+        movedByWorker += r.bytes;
+        return r;
+      }
+      let bytes = 0;
+      for (;;) {
+        const r = copySome(session.dataFd, buf, Math.min(limit - bytes, SLICE), give, io, pause);
+        bytes += r.bytes;
+        if (sink.blocked) await sink.drain!();
+        if (isCancelled(cancel)) throw new FdIoError('read', Errno.ECANCELED);
+        if (r.end !== 'limit' || bytes >= limit) return { bytes, end: r.end };
+        await yieldToEventLoop();
+      }
     } catch (e) {
-      if (e instanceof FdIoError) throw fromIo(e, e.call === 'read' ? 'device' : 'sink', session.state);
+      if (e instanceof FdIoError) throw failed(e, e.call === 'read' && e.errno !== Errno.ECANCELED ? 'device' : 'sink');
       throw e;
     }
   };
@@ -184,6 +227,8 @@ export async function saveStream(
             `the data fd stayed empty (EAGAIN) for ${MAX_STOP_COPY_WOULD_BLOCK} s in STOP_COPY before its end`,
             { kind: 'kernel', op: 'read data fd', fdKind: 'migration_data', state: 'STOP_COPY', errno: 11 },
           );
+        await yieldToEventLoop(); // a signal may stop the wait
+        if (isCancelled(cancel)) throw failed(new FdIoError('read', Errno.ECANCELED), 'device');
         continue;
       }
       // ENOMSG in STOP_COPY: the spec says read() == 0 is the only end.
@@ -268,11 +313,49 @@ function precopyInfoOrNull(session: MigrationSession): PrecopyInfo | null {
   return null;
 }
 
-export function fromIo(e: FdIoError, side: 'device' | 'sink' | 'source', state: string): VfioError {
-  if (side === 'device') return VfioError.fromErrno(`${e.call} data fd`, 'migration_data', e.errno, { state });
-  return new VfioError(`${e.call} on the ${side === 'sink' ? 'output' : 'input'} failed: ${errnoName(e.errno)}`, {
+/** What a resuming data fd answers when the device refuses the bytes written to it (a damaged or foreign stream). */
+const REJECTED_STREAM = new Set<number>([Errno.EFAULT, Errno.EINVAL, Errno.EOPNOTSUPP, Errno.ENOMEM, Errno.EMSGSIZE]);
+
+/**
+ * Turn a read/write failure into the error a person reads: the device's data fd (a kernel failure, or the
+ * device rejecting the stream it is given: a bad stream), the peer (io, naming it; ETIMEDOUT names the
+ * bound), or a cancellation (the signal's reason).
+ */
+export function fromIo(
+  e: FdIoError,
+  side: 'device' | 'sink' | 'source',
+  state: string,
+  about: { name?: string; peer?: PeerIo; signal?: AbortSignal; device?: string } = {},
+): VfioError {
+  if (e.errno === Errno.ECANCELED)
+    return new VfioError(`stopped by ${abortReason(about.signal)} in ${state}`, {
+      kind: 'cancelled',
+      op: `${e.call} ${side}`,
+      fdKind: side === 'device' ? 'migration_data' : 'stream',
+      errno: e.errno,
+      state,
+    });
+  if (side === 'device') {
+    if (e.call === 'write' && state === 'RESUMING' && REJECTED_STREAM.has(e.errno))
+      return new VfioError(
+        `${about.device ?? 'the device'} rejected the stream: write data fd failed in RESUMING: ${errnoName(e.errno)} (${errnoMeaning(e.errno)})`,
+        { kind: 'bad-stream', op: 'write data fd', fdKind: 'migration_data', errno: e.errno, state },
+      );
+    return VfioError.fromErrno(`${e.call} data fd`, 'migration_data', e.errno, { state });
+  }
+  const name = about.name ?? (side === 'sink' ? 'the output' : 'the input');
+  const direction = side === 'sink' ? 'write' : 'read';
+  let why = `${errnoName(e.errno)} (${errnoMeaning(e.errno)})`;
+  if (e.errno === Errno.ETIMEDOUT && about.peer)
+    why =
+      side === 'sink'
+        ? `the reader took no data for ${formatMs(about.peer.idleMs)} (ETIMEDOUT; see --io-timeout)`
+        : `the sender sent no data for ${formatMs(about.peer.idleMs)} (ETIMEDOUT; see --io-timeout)`;
+  else if (side === 'sink' && (e.errno === Errno.EPIPE || e.errno === Errno.ECONNRESET))
+    why = `the reader closed it (${errnoName(e.errno)})`;
+  return new VfioError(`cannot ${direction} ${name}: ${why}`, {
     kind: 'io',
-    op: `${e.call} ${side}`,
+    op: `${direction} ${name}`,
     fdKind: 'stream',
     errno: e.errno,
     state,

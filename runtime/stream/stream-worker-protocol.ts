@@ -1,14 +1,14 @@
 /** Messages between the stream and its worker (stream-worker.ts). */
 import type { CopyEnd } from './copy-loops.js';
-import type { ReadCounters } from './fd-io.js';
+import type { PeerIo, ReadCounters } from './fd-io.js';
 
 export type CommandToStreamWorker =
-  /** A new transfer: fresh checksum (or none). */
-  | { type: 'start'; checksum: boolean }
-  /** save: copy up to `limit` bytes, or until the end or nothing-for-now. */
-  | { type: 'copy'; from: number; to: number; limit: number }
-  /** load: copy to the end, holding back the last `hold` bytes. */
-  | { type: 'copy-holding-tail'; from: number; to: number; hold: number }
+  /** A new transfer: fresh checksum (or none); `cancel` is the shared flag that stops it (limits.ts). */
+  | { type: 'start'; checksum: boolean; cancel?: Int32Array | null }
+  /** save: copy up to `limit` bytes from the device's fd, or until the end or nothing-for-now, to a peer. */
+  | { type: 'copy'; from: number; to: PeerIo; limit: number }
+  /** load: copy a peer to the device's fd until its end, holding back the last `hold` bytes. */
+  | { type: 'copy-holding-tail'; from: PeerIo; to: number; hold: number }
   /** load from a file: checksum `length` bytes of `fd` from `offset` with positioned reads. */
   | { type: 'checksum-range'; fd: number; offset: number; length: number }
   | { type: 'digest' };

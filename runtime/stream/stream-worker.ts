@@ -7,12 +7,13 @@ import { parentPort } from 'node:worker_threads';
 import { CHUNK } from './chunk.js';
 import { StreamChecksum } from './checksum.js';
 import { checksumRange, copyHoldingTail, copySome } from './copy-loops.js';
-import { FdIoError, writeAll, type ReadCounters } from './fd-io.js';
+import { FdIoError, isCancelled, peerWriteAllSync, throwIfCancelled, type ReadCounters } from './fd-io.js';
 import type { CommandToStreamWorker, ReplyFromStreamWorker } from './stream-worker-protocol.js';
 
 const port = parentPort!;
 let checksum: StreamChecksum | null = null;
 let plainBuffer: Buffer | null = null;
+let cancel: Int32Array | null = null;
 
 function reply(r: ReplyFromStreamWorker): void {
   port.postMessage(r);
@@ -46,6 +47,7 @@ port.on('message', (command: CommandToStreamWorker) => {
     if (command.type === 'start') {
       checksum = command.checksum ? new StreamChecksum() : null;
       plainBuffer = checksum ? null : Buffer.allocUnsafe(CHUNK);
+      cancel = command.cancel ?? null;
       reply({ type: 'done', bytes: 0, end: 'limit', io });
     } else if (command.type === 'copy') {
       const buf = checksum?.buffer ?? plainBuffer!;
@@ -55,12 +57,14 @@ port.on('message', (command: CommandToStreamWorker) => {
         command.limit,
         (n) => {
           checksum?.update(n);
-          writeAll(command.to, buf, n, io);
+          peerWriteAllSync(command.to, buf, n, io);
           progress.add(n);
         },
         io,
+        () => isCancelled(cancel),
       );
       progress.flush();
+      throwIfCancelled(cancel, 'read');
       reply({ type: 'done', bytes: r.bytes, end: r.end, io });
     } else if (command.type === 'copy-holding-tail') {
       const buf = checksum?.buffer ?? Buffer.allocUnsafe(CHUNK + command.hold);

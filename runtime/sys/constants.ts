@@ -5,6 +5,14 @@ export const O_WRONLY = 0o1;
 export const O_RDWR = 0o2;
 export const O_CREAT = 0o100;
 export const O_NONBLOCK = 0o4000;
+export const O_ACCMODE = 0o3;
+/** open(2) of a folder with this gives an unnamed file in it (__O_TMPFILE | O_DIRECTORY). */
+export const O_TMPFILE = 0o20200000;
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_FOLLOW = 0x400;
+/** send/recv flags: this call only does not wait; no SIGPIPE when the peer has gone (EPIPE instead). */
+export const MSG_DONTWAIT = 0x40;
+export const MSG_NOSIGNAL = 0x4000;
 export const O_CLOEXEC = 0o2000000;
 
 export const F_GETFD = 1;

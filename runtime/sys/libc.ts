@@ -58,6 +58,15 @@ const c = {
     'long process_vm_writev(int pid, void *local_iov, unsigned long liovcnt, void *remote_iov, unsigned long riovcnt, unsigned long flags)',
   ),
   readlink: declare<[string, Buffer, number], number>('long readlink(const char *path, void *buf, unsigned long size)'),
+  send: declare<[number, PointerArg, number, number], number>(
+    'long send(int fd, const void *buf, unsigned long len, int flags)',
+  ),
+  recv: declare<[number, PointerArg, number, number], number>(
+    'long recv(int fd, void *buf, unsigned long len, int flags)',
+  ),
+  linkat: declare<[number, string, number, string, number], number>(
+    'int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)',
+  ),
   getpid: declare<[], number>('int getpid()'),
   gettid: declare<[], number>('int gettid()'),
 };
@@ -102,6 +111,27 @@ export function writev(fd: number, iov: Buffer, count: number): number {
  */
 export function vmsplice(fd: number, iov: Buffer, count: number, flags: number): number {
   const ret = c.vmsplice(fd, iov, count, flags);
+  errnoAfterLastCall = ret < 0 ? koffi.errno() : 0;
+  return ret;
+}
+
+/** send(2) on a socket; `flags` e.g. MSG_DONTWAIT | MSG_NOSIGNAL (a per-call non-blocking write). */
+export function send(fd: number, buf: Buffer, length: number, flags: number): number {
+  const ret = c.send(fd, buf, length, flags);
+  errnoAfterLastCall = ret < 0 ? koffi.errno() : 0;
+  return ret;
+}
+
+/** recv(2) on a socket; `flags` e.g. MSG_DONTWAIT (a per-call non-blocking read). */
+export function recv(fd: number, buf: Buffer, length: number, flags: number): number {
+  const ret = c.recv(fd, buf, length, flags);
+  errnoAfterLastCall = ret < 0 ? koffi.errno() : 0;
+  return ret;
+}
+
+/** linkat(2): with AT_SYMLINK_FOLLOW and `/proc/self/fd/N` it gives an O_TMPFILE file a name. */
+export function linkat(oldDir: number, oldPath: string, newDir: number, newPath: string, flags: number): number {
+  const ret = c.linkat(oldDir, oldPath, newDir, newPath, flags);
   errnoAfterLastCall = ret < 0 ? koffi.errno() : 0;
   return ret;
 }

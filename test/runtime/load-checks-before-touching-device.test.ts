@@ -17,8 +17,8 @@ beforeAll(async () => {
   [source, destination] = await openDevices(['emulated:hisi-acc', 'emulated:hisi-acc']);
   await saveDevice(source, tmp.file('good.vfio'), { finalState: 'RUNNING' });
   good = readFileSync(tmp.file('good.vfio'));
-  // header 57 (40 + "emulated:hisi-acc"), body 176, trailer 24
-  expect(good.length).toBe(57 + 176 + 24);
+  // header 82 (48 + identity "emulated:hisi-acc" + driver "emulated-hisi-acc"), body 176, trailer 32 (FORMAT.md)
+  expect(good.length).toBe(82 + 176 + 32);
 });
 afterAll(async () => {
   await source.close();
@@ -26,18 +26,20 @@ afterAll(async () => {
   tmp.remove();
 });
 
-const flipAt = (offset: number) => (b: Buffer) => {
+/** Flip the byte `offset` bytes into the body (the header's length is the u16 at offset 10). */
+const flipInBody = (offset: number) => (b: Buffer) => {
   const bad = Buffer.from(b);
-  bad[offset] = bad[offset]! ^ 0xff;
+  const at = b.readUInt16LE(10) + offset;
+  bad[at] = bad[at]! ^ 0xff;
   return bad;
 };
 
 it.each([
   ['truncated', (b: Buffer) => b.subarray(0, b.length - 10), /truncated/],
   ['foreign', () => Buffer.from('#!/bin/sh\necho not a state file\n'), /not a vfio-uapi state file/],
-  ['a flipped byte in the device stream header (offset 60)', flipAt(60), /checksum mismatch/],
-  ['a flipped byte deep in the body (offset 200)', flipAt(200), /checksum mismatch/],
-  ['a flipped byte in the last body byte (offset 232)', flipAt(232), /checksum mismatch/],
+  ['a flipped byte in the device stream header (body byte 3)', flipInBody(3), /checksum mismatch/],
+  ['a flipped byte deep in the body (body byte 143)', flipInBody(143), /checksum mismatch/],
+  ['a flipped byte in the last body byte (body byte 175)', flipInBody(175), /checksum mismatch/],
   [
     'format version 1 (CRC-32 trailer)',
     (b: Buffer) => {
@@ -45,7 +47,7 @@ it.each([
       old.writeUInt16LE(1, 8);
       return old;
     },
-    /format version 1 .*reads version 2/,
+    /format version 1 .*reads version 3/,
   ],
 ] as const)('%s input is refused before any SET, the state kept', async (name, damage, message) => {
   writeFileSync(tmp.file(`${name}.vfio`), damage(good));

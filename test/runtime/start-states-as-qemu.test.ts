@@ -86,7 +86,11 @@ it.each(['PRE_COPY', 'STOP_COPY', 'RESUMING'] as const)(
     const s = MigrationSession.open(other);
     s.moveTo(state);
     // A half-written RESUMING: the first 24 bytes (a good mtty header) of a stream, never committed.
-    if (state === 'RESUMING') s.writeData(readFileSync(tmp.file('good.vfio')).subarray(53, 77));
+    if (state === 'RESUMING') {
+      const file = readFileSync(tmp.file('good.vfio'));
+      const header = file.readUInt16LE(10); // FORMAT.md: the header's length
+      s.writeData(file.subarray(header, header + 24));
+    }
     const before = (await other.snapshot())!;
     for (const run of [
       () => saveDevice(other, tmp.file('never.vfio')),

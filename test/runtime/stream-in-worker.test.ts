@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadDevice, migrate, openDevices, saveDevice, type Device, type ProgressEvent } from '../../runtime/index.js';
 import { checksumOf } from '../../runtime/stream/checksum.js';
+import { TRAILER_SIZE } from '../../runtime/stream/format.js';
 import { openFdCount, tempDir } from './helpers.js';
 
 const tmp = tempDir();
@@ -60,7 +61,7 @@ it("a worker's checksum is this thread's checksum of the same bytes; migrate run
   const file = tmp.file('worker2.vfio');
   const saved = await saveDevice(src, file, { finalState: 'RUNNING', precopy: false, inWorker: true });
   const bytes = readFileSync(file);
-  const body = bytes.subarray(bytes.readUInt16LE(10), bytes.length - 24);
+  const body = bytes.subarray(bytes.readUInt16LE(10), bytes.length - TRAILER_SIZE);
   expect(body.length).toBe(saved.totalBytes);
   expect(checksumOf(body).toString(16).padStart(16, '0')).toBe(saved.checksum);
   const m = await ticksDuring(() => migrate(src, dst, { inWorker: true, sourceFinalState: 'RUNNING' }));

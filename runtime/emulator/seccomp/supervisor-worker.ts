@@ -6,9 +6,7 @@
  * poll() has a timeout so that when Node terminates this worker at process exit the thread returns to
  * JavaScript soon and can be stopped; a thread blocked forever in NOTIF_RECV would hang the exit.
  */
-import { existsSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, rmSync, writeSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { POLLERR, POLLFD_SIZE, POLLHUP, POLLIN, POLLNVAL } from '../../sys/constants.js';
 import { Errno } from '../../sys/errno.js';
@@ -30,6 +28,7 @@ import {
   type SyscallHandler,
 } from './handler.js';
 import { NotificationListener, type Notification } from './listener.js';
+import { makePlaceholderDir, sweepStalePlaceholderDirs } from './placeholder-dirs.js';
 import type { CommandToWorker, ReplyFromWorker, SupervisorWorkerData } from './protocol.js';
 
 const { controlReadFd, sharedState } = workerData as SupervisorWorkerData;
@@ -249,7 +248,8 @@ async function runCommand(command: CommandToWorker): Promise<ReplyFromWorker> {
       return { type: 'done', requestId: command.requestId };
     case 'attach': {
       if (handler) throw new Error('a handler is already attached to this process');
-      const dir = mkdtempSync(join(tmpdir(), 'vfio-emulator-'));
+      sweepStalePlaceholderDirs();
+      const dir = makePlaceholderDir();
       try {
         const module = (await import(command.handlerModule)) as { default?: HandlerFactory };
         if (typeof module.default !== 'function') {
