@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run build` (also run by `npm ci` through `prepare`): compiles the TypeScript sources into the two
 // packages' dist/ folders with tsc, then copies beside the compiled code the files it reads at run time:
-// generator templates, known-failure lists, plain-JS worker scripts, ir.json (without whitespace).
+// generator templates, known-failure lists, plain-JS worker scripts, the runtime's spec data (JSON without
+// whitespace).
 // Two tsc passes: JavaScript and source maps without comments (the shipped runtime stays small), then the
 // .d.ts files with every doc comment (what editors show). Plain JavaScript, so it runs before anything is built.
 import { execFileSync } from 'node:child_process';
@@ -19,7 +20,7 @@ const packages = [
     dir: 'packages/vfio-uapi',
     assets: [
       ['runtime', /\.(txt|mjs)$/],
-      ['generated', /^ir\.json$/],
+      ['generated', /^spec-data\.json$/],
     ],
   },
 ];

@@ -97,10 +97,10 @@ export function specDataFromIr(ir: unknown, label: string): SpecData {
   };
 }
 
-/** The committed spec: `generated/ir.json`. */
+/** The committed spec: `generated/spec-data.json`, the runtime's part of `generated/ir.json`. */
 export function generatedSpecData(): SpecData {
-  const url = new URL('../../generated/ir.json', import.meta.url);
-  return specDataFromIr(JSON.parse(readFileSync(url, 'utf8')), 'generated/ir.json');
+  const url = new URL('../../generated/spec-data.json', import.meta.url);
+  return specDataFromIr(JSON.parse(readFileSync(url, 'utf8')), 'generated/spec-data.json');
 }
 
 /** The capability set key (like `STOP_COPY+P2P`) of MIGRATION flags, in the state machine's flag order. */
