@@ -1,6 +1,6 @@
 /**
  * The diff cases a uAPI reviewer raised (issue 15): a renamed field is a rename on LP64 and i386, a
- * repurposed reserved input needs review with the reason, a renamed flag bit is a source break only, an
+ * `__u64` → `__aligned_u64` retype that moves no byte is compatible, a repurposed reserved input needs review with the reason, a renamed flag bit is a source break only, an
  * arc behind a new capability flag is opt-in, and dropping a ban for every device is breaking for the
  * devices that now do something else — with the data-fd effects named. Plus report headers and links.
  */
@@ -99,6 +99,74 @@ describe('struct fields: offsets and sizes, never names', () => {
       /on 32-bit x86 field v moved from offset 12 to 16/,
     );
     expect(only(cs, 'struct.i386-layout-changed', 'vfio_test_i386').message).toMatch(/32-bit x86 size 20 → 24 bytes/);
+    // The field's own bytes are the same on LP64: the break is the i386 move, not an encoding change.
+    expect(levels(only(cs, 'struct.field-alignment-changed', 'vfio_test_i386.v'))).toEqual([
+      'compatible',
+      'compatible',
+    ]);
+    expect(rules(cs)).not.toContain('struct.field-type-changed vfio_test_i386.v');
+  });
+
+  it('u64 → __aligned_u64 that moves nothing (vfio_region_info in 6.7) is compatible: same bytes, i386 alignment only', async () => {
+    const plain = struct(
+      'vfio_test_retype',
+      { argsz: u32.argsz(), flags: u32, size: u64, offset: u64 },
+      { since: '6.1', minsz: 'offset' },
+    );
+    const aligned = struct(
+      'vfio_test_retype',
+      { argsz: u32.argsz(), flags: u32, size: aligned_u64, offset: aligned_u64 },
+      { since: '6.1', minsz: 'offset' },
+    );
+    const x = await variant({ vfio_test_retype: plain });
+    const y = await variant({ vfio_test_retype: aligned });
+    expect([x.structs.vfio_test_retype!.i386.size, x.structs.vfio_test_retype!.i386.align]).toEqual([24, 4]);
+    expect([y.structs.vfio_test_retype!.i386.size, y.structs.vfio_test_retype!.i386.align]).toEqual([24, 8]);
+    const cs = diffIr(x, y);
+    const f = only(cs, 'struct.field-alignment-changed', 'vfio_test_retype.size');
+    expect(f.message).toBe(
+      'struct vfio_test_retype: field size __u64 → __aligned_u64: the same 8 bytes at offset 8; on 32-bit x86 8-aligned now (was 4)',
+    );
+    expect(levels(f)).toEqual(['compatible', 'compatible']);
+    const a = only(cs, 'struct.i386-alignment-changed', 'vfio_test_retype');
+    expect(a.message).toMatch(/32-bit x86 alignment 4 → 8 \(size 24 and every offset unchanged\)/);
+    expect(levels(a)).toEqual(['compatible', 'compatible']);
+    expect(rules(cs).filter((r) => /type-changed|layout-changed|offset-changed/.test(r))).toEqual([]);
+    expect(exitCodeOf(cs)).toBe(10);
+  });
+
+  it('growing on i386 only, at the end and within argsz (vfio_iommu_type1_info 20 → 24) is compatible; without argsz it breaks', async () => {
+    const before = (argsz: boolean) =>
+      struct(
+        'vfio_test_grow',
+        { argsz: argsz ? u32.argsz() : u32, flags: u32, pgsizes: u64, cap_offset: u32 },
+        { since: '6.1', minsz: 'pgsizes' },
+      );
+    const after = (argsz: boolean) =>
+      struct(
+        'vfio_test_grow',
+        { argsz: argsz ? u32.argsz() : u32, flags: u32, pgsizes: aligned_u64, cap_offset: u32, pad: u32.reserved() },
+        { since: '6.1', minsz: 'pgsizes' },
+      );
+    const x = await variant({ vfio_test_grow: before(true) });
+    const y = await variant({ vfio_test_grow: after(true) });
+    expect([x.structs.vfio_test_grow!.size, y.structs.vfio_test_grow!.size]).toEqual([24, 24]);
+    expect([x.structs.vfio_test_grow!.i386.size, y.structs.vfio_test_grow!.i386.size]).toEqual([20, 24]);
+    const cs = diffIr(x, y);
+    const g = only(cs, 'struct.i386-grew-within-argsz', 'vfio_test_grow');
+    expect(g.message).toBe(
+      'struct vfio_test_grow: 32-bit x86 size 20 → 24 bytes, alignment 4 → 8, no field moved; argsz tells the versions apart (minsz 16)',
+    );
+    expect(levels(g)).toEqual(['compatible', 'compatible']);
+    // On LP64 `pad` fills what was tail padding: that still needs review.
+    expect(only(cs, 'struct.field-added', 'vfio_test_grow.pad').severity).toBe('needs-review');
+    expect(cs.filter((c) => c.severity === 'breaking')).toEqual([]);
+
+    const noArgsz = diffIr(
+      await variant({ vfio_test_grow: before(false) }),
+      await variant({ vfio_test_grow: after(false) }),
+    );
+    expect(only(noArgsz, 'struct.i386-layout-changed', 'vfio_test_grow').severity).toBe('breaking');
   });
 });
 
