@@ -70,6 +70,16 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
       );
     }
   }
+  // A flexible array counted by a renamed field names the counter's new name: that is the rename, not a
+  // change of the array's type.
+  const newNameOf = new Map([...renamedTo].map(([to, from]) => [from.name, to]));
+  const sameIr = (f: IrField, g: IrField) =>
+    eq(
+      f.ir.kind === 'flex' && f.ir.countedBy && newNameOf.has(f.ir.countedBy)
+        ? { ...f.ir, countedBy: newNameOf.get(f.ir.countedBy) }
+        : f.ir,
+      g.ir,
+    );
   const appended: IrField[] = [];
   for (const g of y.fields) {
     const f = xf.get(g.name) ?? renamedTo.get(g.name);
@@ -113,7 +123,7 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
         ok('the same bytes at the same offset; what the i386 alignment moves, if anything, is reported on its own'),
         ok('the kernel decodes the same bytes'),
       );
-    else if (f.type !== g.type || f.size !== g.size || !eq(f.ir, g.ir)) {
+    else if (f.type !== g.type || f.size !== g.size || !sameIr(f, g)) {
       layoutBroken = true;
       bytesMoved = true;
       add(

@@ -10,7 +10,19 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as spec from '../../spec/vfio/index.js';
-import { arc, bit, flags, forbid, rule, stateMachine, struct, u32, u64, aligned_u64 } from '../../spec/dsl/index.js';
+import {
+  arc,
+  bit,
+  flags,
+  flex,
+  forbid,
+  rule,
+  stateMachine,
+  struct,
+  u32,
+  u64,
+  aligned_u64,
+} from '../../spec/dsl/index.js';
 import { irFromExports, REPO_ROOT } from '../../generator/ir/load.js';
 import type { Ir } from '../../generator/ir/types.js';
 import {
@@ -69,6 +81,22 @@ describe('struct fields: offsets and sizes, never names', () => {
     ).toEqual([]);
     expect(cs.filter((c) => c.severity === 'breaking')).toEqual([]);
     expect(exitCodeOf(cs)).toBe(11);
+  });
+
+  it('renaming the counter of a flexible array is one rename, not a change of the array', async () => {
+    const f = spec.vfio_pci_hot_reset_info.fields;
+    const renamed = struct(
+      'vfio_pci_hot_reset_info',
+      {
+        argsz: f.argsz,
+        flags: f.flags,
+        nr_devices: u32,
+        devices: flex(f.devices.element, { countedBy: 'nr_devices' }),
+      },
+      { since: '3.12', minsz: 'nr_devices' },
+    );
+    const cs = diffIr(base, await variant({ vfio_pci_hot_reset_info: renamed }));
+    expect(rules(cs)).toEqual(['struct.field-renamed vfio_pci_hot_reset_info.count']);
   });
 
   it('an output-only reserved field that gains a meaning stays compatible for userspace', async () => {
