@@ -9,7 +9,8 @@ const USAGE = `vfio-uapi diff OLD NEW [--format text|markdown|json] [--json] [--
               repository: HEAD~1, a tag, a commit, or REV:path/to/module.ts. A revision is unpacked
               with git archive into build/diff/rev/ and loaded with its own spec/dsl; reports name it
               by its abbreviated id and subject.
-              Overlay modules (examples/uapi-history/) may mark removals and an asOf release.
+              Overlay modules (examples/uapi-history/) may mark removals and an asOf release:
+              the spec as that release had it, fields renamed or retyped later in their old form.
   --format    text (default), markdown (mailing-list reply / PR comment), json; --json = --format json
   --allow F   allow-list of deliberate breaks: lines "RULE-ID ITEM REASON" (* globs; # comments),
               or a .json array of {rule, item, reason}. Approved changes are reported as allowed
