@@ -23,7 +23,9 @@ const USAGE = `vfio-uapi diff OLD NEW [--format text|markdown|json] [--json] [--
 
 Every change names a rule id (struct.size-changed, rule.valid-states-narrowed, ...), the item, the
 file:line on both sides, and an impact for userspace and for drivers: compatible, needs-review or
-breaking.
+breaking. Renames are judged by what binaries see: a field at the same offset and size, a flag bit,
+enum member or capability flag with the same value, a migration state with the same value and arcs is
+renamed (ABI-compatible, a source break: needs review), not removed and added.
 
 exit codes:
    0  no semantic change

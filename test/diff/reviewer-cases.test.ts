@@ -1,8 +1,10 @@
 /**
  * The diff cases a uAPI reviewer raised (issue 15): a renamed field is a rename on LP64 and i386, a
- * `__u64` → `__aligned_u64` retype that moves no byte is compatible, a repurposed reserved input needs review with the reason, a renamed flag bit is a source break only, an
- * arc behind a new capability flag is opt-in, and dropping a ban for every device is breaking for the
- * devices that now do something else — with the data-fd effects named. Plus report headers and links.
+ * `__u64` → `__aligned_u64` retype that moves no byte is compatible, a repurposed reserved input needs
+ * review with the reason, a renamed flag bit — or capability flag, or state with the same value and arcs — is
+ * a source break only, an arc behind a new capability flag is opt-in, and dropping a ban for every device is
+ * breaking for the devices that now do something else — with the data-fd effects named. Plus report headers
+ * and links.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +15,7 @@ import * as spec from '../../spec/vfio/index.js';
 import {
   arc,
   bit,
+  enumeration,
   flags,
   flex,
   forbid,
@@ -222,6 +225,141 @@ describe('flag and enum members', () => {
     );
     const cs = diffIr(base, await variant({ vfio_precopy_info_flags: moved }));
     expect(only(cs, 'flags.bit-removed', 'vfio_precopy_info_flags.REINIT').severity).toBe('breaking');
+  });
+});
+
+describe('capability flags and migration states, judged by value', () => {
+  type Arcs = typeof spec.migration.arcs;
+  /**
+   * The spec with capabilities and states renamed everywhere the spec names them: the flag set, the state
+   * enumeration, the state machine and every rule. `arcs` may change the (renamed) arcs.
+   */
+  const renamedSpec = (
+    caps: Record<string, string>,
+    states: Record<string, string>,
+    bits: Record<string, number> = {},
+    arcs: (a: Arcs) => Arcs = (a) => a,
+  ) => {
+    const c = (n: string) => caps[n] ?? n;
+    const st = (n: string) => states[n] ?? n;
+    const inputs = (ms: Record<string, { value: number; since: string }>, name: (k: string) => string) =>
+      Object.fromEntries(Object.entries(ms).map(([k, m]) => [name(k), { value: bits[k] ?? m.value, since: m.since }]));
+    const capFlags = flags('vfio_migration_flags', inputs(spec.vfio_migration_flags.members, c), {
+      prefix: 'VFIO_MIGRATION_',
+      since: '5.18',
+    });
+    const stateEnum = enumeration('vfio_device_mig_state', inputs(spec.vfio_device_mig_state.members, st), {
+      prefix: 'VFIO_DEVICE_STATE_',
+      since: '5.18',
+    });
+    const m = spec.migration;
+    const machine = stateMachine('vfio_migration', {
+      since: '5.18',
+      states: stateEnum,
+      capabilities: capFlags,
+      mandatory: m.mandatory.map(c),
+      capabilitySets: m.capabilitySets.map((cs) => cs.map(c)),
+      requires: Object.fromEntries(Object.entries(m.requires).map(([k, v]) => [st(k), v ? v.map(c) : null])),
+      initial: st(m.initial),
+      error: st(m.error),
+      endpointOnly: m.endpointOnly.map(st),
+      dataFd: spec.MigrationDataFd,
+      arcs: [
+        ...arcs(
+          m.arcs.map((a) => ({ ...a, from: st(a.from), to: st(a.to), when: a.when.map(c), unless: a.unless.map(c) })),
+        ),
+      ],
+      forbidden: m.forbidden.map((f) => ({
+        ...f,
+        from: st(f.from),
+        to: st(f.to),
+        when: f.when.map(c),
+        unless: f.unless.map(c),
+      })),
+    });
+    const rulesRenamed = Object.fromEntries(
+      Object.entries(S)
+        .filter(([, v]) => (v as { kind?: string }).kind === 'rule')
+        .map(([k, v]) => {
+          const r = v as ReturnType<typeof rule>;
+          const b = r.body as Record<string, unknown>;
+          return [
+            k,
+            {
+              ...r,
+              body: {
+                ...b,
+                ...(Array.isArray(b.validIn) ? { validIn: (b.validIn as string[]).map(st) } : {}),
+                ...(b.perState
+                  ? { perState: Object.fromEntries(Object.entries(b.perState).map(([x, y]) => [st(x), y])) }
+                  : {}),
+                ...(b.ifCaps ? { ifCaps: (b.ifCaps as string[]).map(c) } : {}),
+                ...(b.requiresCaps ? { requiresCaps: (b.requiresCaps as string[]).map(c) } : {}),
+              },
+            },
+          ];
+        }),
+    );
+    return variant({
+      ...rulesRenamed,
+      vfio_migration_flags: capFlags,
+      vfio_device_mig_state: stateEnum,
+      migration: machine,
+    });
+  };
+
+  it('renaming the P2P capability is ABI-compatible and a source break, not a capability removed and added', async () => {
+    const cs = diffIr(base, await renamedSpec({ P2P: 'PEER_TO_PEER' }, {}));
+    expect(rules(cs)).toEqual(['capability.renamed P2P']);
+    const c = only(cs, 'capability.renamed', 'P2P');
+    expect(c.message).toBe('capability VFIO_MIGRATION_P2P renamed to VFIO_MIGRATION_PEER_TO_PEER (value 2 unchanged)');
+    expect(levels(c)).toEqual(['needs-review', 'compatible']);
+    expect(c.userspace.why).toMatch(/ABI-compatible .* source break: code that names VFIO_MIGRATION_P2P/);
+    expect(exitCodeOf(cs)).toBe(11);
+  });
+
+  it('renaming a state with the same value and arcs is a rename, not a state removed and added', async () => {
+    const cs = diffIr(base, await renamedSpec({}, { RUNNING_P2P: 'QUIESCED' }));
+    expect(rules(cs)).toEqual(['state.renamed RUNNING_P2P']);
+    const c = only(cs, 'state.renamed', 'RUNNING_P2P');
+    expect(c.message).toBe(
+      'state VFIO_DEVICE_STATE_RUNNING_P2P renamed to VFIO_DEVICE_STATE_QUIESCED (value 5 and its arcs unchanged)',
+    );
+    expect(levels(c)).toEqual(['needs-review', 'compatible']);
+    expect(exitCodeOf(cs)).toBe(11);
+  });
+
+  it('a capability and a state of the same name (PRE_COPY) renamed together: two renames, nothing else', async () => {
+    const cs = diffIr(
+      base,
+      await renamedSpec({ PRE_COPY: 'EARLY_COPY' }, { PRE_COPY: 'EARLY', PRE_COPY_P2P: 'EARLY_P2P' }),
+    );
+    expect(rules(cs).sort()).toEqual([
+      'capability.renamed PRE_COPY',
+      'state.renamed PRE_COPY',
+      'state.renamed PRE_COPY_P2P',
+    ]);
+  });
+
+  it('a state that keeps the value but not the arcs is still a state removed and another added', async () => {
+    const y = await renamedSpec({}, { RUNNING_P2P: 'QUIESCED' }, {}, (as) =>
+      as.filter((a) => !(a.from === 'STOP' && a.to === 'QUIESCED')),
+    );
+    const cs = diffIr(base, y);
+    expect(rules(cs)).not.toContain('state.renamed RUNNING_P2P');
+    expect(only(cs, 'state.removed', 'RUNNING_P2P').severity).toBe('breaking');
+    expect(only(cs, 'state.added', 'QUIESCED')).toBeDefined();
+  });
+
+  it('a capability renamed onto another bit is a capability removed (breaking)', async () => {
+    const cs = diffIr(base, await renamedSpec({ P2P: 'PEER_TO_PEER' }, {}, { P2P: 8 }));
+    expect(rules(cs)).not.toContain('capability.renamed P2P');
+    expect(only(cs, 'capability.removed', 'P2P').severity).toBe('breaking');
+  });
+
+  it('a member of the state enumeration that is no state (NR) renamed is an enum member rename', async () => {
+    const cs = diffIr(base, await renamedSpec({}, { NR: 'COUNT' }));
+    expect(rules(cs)).toEqual(['enum.member-renamed vfio_device_mig_state.NR']);
   });
 });
 
