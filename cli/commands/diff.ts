@@ -9,7 +9,8 @@ const USAGE = `vfio-uapi diff OLD NEW [--format text|markdown|json] [--json] [--
               repository: HEAD~1, a tag, a commit, or REV:path/to/module.ts. A revision is unpacked
               with git archive into build/diff/rev/ and loaded with its own spec/dsl; reports name it
               by its abbreviated id and subject.
-              Overlay modules (examples/uapi-history/) may mark removals and an asOf release.
+              Overlay modules (examples/uapi-history/) may mark removals and an asOf release:
+              the spec as that release had it, fields renamed or retyped later in their old form.
   --format    text (default), markdown (mailing-list reply / PR comment), json; --json = --format json
   --allow F   allow-list of deliberate breaks: lines "RULE-ID ITEM REASON" (* globs; # comments),
               or a .json array of {rule, item, reason}. Approved changes are reported as allowed
@@ -22,7 +23,9 @@ const USAGE = `vfio-uapi diff OLD NEW [--format text|markdown|json] [--json] [--
 
 Every change names a rule id (struct.size-changed, rule.valid-states-narrowed, ...), the item, the
 file:line on both sides, and an impact for userspace and for drivers: compatible, needs-review or
-breaking.
+breaking. Renames are judged by what binaries see: a field at the same offset and size, a flag bit,
+enum member or capability flag with the same value, a migration state with the same value and arcs is
+renamed (ABI-compatible, a source break: needs review), not removed and added.
 
 exit codes:
    0  no semantic change

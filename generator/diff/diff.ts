@@ -2,18 +2,22 @@
  * Semantic diff of two IRs: every change that means something to userspace or to drivers, each with
  * a rule id, both sites, and a classification per audience. Site moves alone are not changes. One file
  * per concern: structs.ts, values.ts (constants, enums, flags), fsm.ts (state machine), rules.ts,
- * calls.ts (ioctls, features, fd kinds); context.ts holds what they share.
+ * calls.ts (ioctls, features, fd kinds); context.ts holds what they share. Capabilities and states renamed
+ * without another value (renames.ts) are reported once; the rest is compared in the new names.
  */
 import type { Ir } from '../ir/types.js';
 import type { Change } from './changes.js';
 import { diffCalls, diffFdKinds } from './calls.js';
 import type { Ctx } from './context.js';
 import { diffFsm } from './fsm.js';
+import { findFsmRenames, renameFsmNames, reportFsmRenames } from './renames.js';
 import { diffRules } from './rules.js';
 import { diffStructs } from './structs.js';
 import { diffSetsOfValues } from './values.js';
 
-export function diffIr(a: Ir, b: Ir): Change[] {
+export function diffIr(old: Ir, b: Ir): Change[] {
+  const renames = findFsmRenames(old, b);
+  const a = renameFsmNames(old, renames);
   const featureOps = (ir: Ir) => Object.entries(ir.features).flatMap(([n, f]) => f.ops.map((o) => `${n}:${o}`));
   const opsA = new Set([...Object.keys(a.ioctls), ...featureOps(a)]);
   const opsB = new Set([...Object.keys(b.ioctls), ...featureOps(b)]);
@@ -32,6 +36,7 @@ export function diffIr(a: Ir, b: Ir): Change[] {
     goneOps: new Set([...opsA].filter((o) => !opsB.has(o))),
   };
 
+  reportFsmRenames(ctx, old, b, renames);
   diffStructs(ctx);
   diffCalls(ctx);
   diffSetsOfValues(ctx);

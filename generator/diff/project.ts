@@ -1,18 +1,23 @@
 /**
  * Turn an overlay module's exports into plain spec exports: drop `removed()` markers and `revision()`
- * descriptors, and when the revision says `asOf`, keep only what existed in that release.
+ * descriptors, and when the revision says `asOf`, give the uAPI as that release had it: later items,
+ * members, fields, arcs and rules left out, and fields renamed or retyped later (`was`) in their old form.
  */
 import type {
   Arc,
+  ArrayType,
   Enumeration,
   Feature,
+  FieldRevision,
   FieldType,
   FlagSet,
+  FlexType,
   Forbidden,
   Ioctl,
   Member,
   Revision,
   Rule,
+  ScalarType,
   StateMachine,
   StructType,
   UnionType,
@@ -55,6 +60,41 @@ export function normaliseOverlay(exports: Record<string, unknown>): Normalised {
 
 const later = (since: string | undefined, release: string) => since !== undefined && compareRelease(since, release) > 0;
 
+type Leaf = ScalarType | ArrayType | FlexType;
+
+/**
+ * A field as `release` declared it: the name and type of the earliest `was` revision that ends after
+ * `release` (history is newest first; each revision is the form before its `until`), with the revisions
+ * that end later dropped and the earlier ones kept. An earlier type replaces the C declaration; it also
+ * replaces the field's role and direction when it states a role (`u32.reserved()` for `resv`), while a bare
+ * type (`u64` before `__aligned_u64`) changes only the declaration, so the field keeps its meaning.
+ */
+export function fieldAsOf(name: string, f: Leaf, release: string): { name: string; type: Leaf } {
+  const history = f.history ?? [];
+  const ended = history.filter((r) => compareRelease(r.until, release) > 0);
+  if (!ended.length) return { name, type: f };
+  let oldName: string | undefined;
+  let oldType: ScalarType | undefined;
+  for (const r of [...ended].reverse()) {
+    oldName ??= r.name;
+    oldType ??= r.type;
+  }
+  const kept: FieldRevision[] = history.filter((r) => !ended.includes(r));
+  const { history: _h, ...rest } = f;
+  let type: Leaf = rest as Leaf;
+  if (oldType) {
+    const statesRole = oldType.role.kind !== 'plain';
+    type = {
+      ...oldType,
+      role: statesRole || f.kind !== 'scalar' ? oldType.role : f.role,
+      direction: statesRole || f.kind !== 'scalar' ? oldType.direction : f.direction,
+      ...(f.since ? { since: f.since } : {}),
+    } as ScalarType;
+  }
+  if (kept.length) type = { ...type, history: kept } as Leaf;
+  return { name: oldName ?? name, type };
+}
+
 /** Keep only what existed in `release`. Items are copied, never mutated (spec values are frozen). */
 export function projectAsOf(exports: Record<string, unknown>, release: string): Record<string, unknown> {
   const items = Object.entries(exports).filter(([, v]) => isObj(v) && typeof v.kind === 'string' && 'site' in v) as [
@@ -89,20 +129,35 @@ export function projectAsOf(exports: Record<string, unknown>, release: string): 
     if (memo) return memo as S;
     let changed = false;
     const fields: Record<string, FieldType> = {};
+    /** Current name → the name `release` used, for fields renamed since. */
+    const renamed = new Map<string, string>();
     for (const [n, f] of Object.entries(s.fields)) {
-      if ((f.kind === 'scalar' || f.kind === 'array' || f.kind === 'flex') && later(f.since, release)) {
-        changed = true;
-        continue;
+      let name = n;
+      let t: FieldType = f;
+      if (f.kind === 'scalar' || f.kind === 'array' || f.kind === 'flex') {
+        if (later(f.since, release)) {
+          changed = true;
+          continue;
+        }
+        const at = fieldAsOf(n, f, release);
+        if (at.name !== n) renamed.set(n, at.name);
+        name = at.name;
+        t = at.type;
       }
-      const p = projectType(f);
-      if (p !== f) changed = true;
-      fields[n] = p;
+      const p = projectType(t);
+      if (p !== f || name !== n) changed = true;
+      fields[name] = p;
     }
+    // Names of siblings that were renamed: a flexible array's counter.
+    for (const [n, f] of Object.entries(fields))
+      if (f.kind === 'flex' && f.countedBy && renamed.has(f.countedBy))
+        fields[n] = { ...f, countedBy: renamed.get(f.countedBy)! };
     let out: S = s;
     if (changed) {
       const copy = { ...s, fields } as S & { expect?: unknown; minsz?: unknown };
       // The stated layout was for the newer struct; the layout is recomputed from the fields.
       delete copy.expect;
+      if (typeof copy.minsz === 'string' && renamed.has(copy.minsz)) copy.minsz = renamed.get(copy.minsz);
       if (typeof copy.minsz === 'string' && !(copy.minsz in fields)) delete copy.minsz;
       out = copy;
     }

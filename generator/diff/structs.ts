@@ -1,4 +1,7 @@
-/** Structs: fields matched by name (or as renames), offsets, sizes and roles, argsz growth, i386 layout. */
+/**
+ * Structs: fields matched by name (or as renames), offsets, sizes and roles, argsz growth, i386 layout (an
+ * alignment alone, or growth at the end that argsz tells apart, is compatible; a field that moves breaks).
+ */
 import type { IrField, IrStruct } from '../ir/types.js';
 import { breaks, ok, review } from './changes.js';
 import { add, common, eq, keyed, type Ctx } from './context.js';
@@ -7,12 +10,34 @@ function hasArgsz(s: IrStruct) {
   return s.fields.some((f) => f.role.kind === 'argsz');
 }
 
+/**
+ * `__u64` ⇄ `__aligned_u64` (or `__s64` ⇄ an aligned one): the same 8 bytes at the same LP64 offset, only the
+ * alignment a 32-bit x86 compiler gives the field differs. What that moves on i386, if anything, is reported
+ * by the i386 offset and size checks.
+ */
+function onlyAlignmentDiffers(f: IrField, g: IrField): boolean {
+  const x = f.ir;
+  const y = g.ir;
+  return (
+    x.kind === 'scalar' &&
+    y.kind === 'scalar' &&
+    x.scalar === y.scalar &&
+    x.size === y.size &&
+    x.signed === y.signed &&
+    x.forceAlign8 !== y.forceAlign8
+  );
+}
+
 export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
   const sites = { old: x.site, new: y.site };
   const xf = new Map(x.fields.map((f) => [f.name, f]));
   const yf = new Map(y.fields.map((f) => [f.name, f]));
   const renamedTo = new Map<string, IrField>();
   let layoutBroken = false;
+  /** A field removed, moved (on either ABI) or encoded differently: the old bytes no longer mean the same. */
+  let bytesMoved = false;
+  /** A field that sits at a new i386 offset. */
+  let i386FieldMoved = false;
   // Fields pair up by name; an old and a new field without a namesake that sit at the same offset with
   // the same size are one field renamed (a retype of it is reported on its own, below).
   for (const f of x.fields) {
@@ -33,6 +58,7 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
       );
     } else {
       layoutBroken = true;
+      bytesMoved = true;
       add(
         ctx,
         'struct.field-removed',
@@ -44,6 +70,16 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
       );
     }
   }
+  // A flexible array counted by a renamed field names the counter's new name: that is the rename, not a
+  // change of the array's type.
+  const newNameOf = new Map([...renamedTo].map(([to, from]) => [from.name, to]));
+  const sameIr = (f: IrField, g: IrField) =>
+    eq(
+      f.ir.kind === 'flex' && f.ir.countedBy && newNameOf.has(f.ir.countedBy)
+        ? { ...f.ir, countedBy: newNameOf.get(f.ir.countedBy) }
+        : f.ir,
+      g.ir,
+    );
   const appended: IrField[] = [];
   for (const g of y.fields) {
     const f = xf.get(g.name) ?? renamedTo.get(g.name);
@@ -66,6 +102,7 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
     const fi = `${name}.${g.name}`;
     if (f.offset !== g.offset) {
       layoutBroken = true;
+      bytesMoved = true;
       add(
         ctx,
         'struct.field-offset-changed',
@@ -76,8 +113,19 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
         breaks('ABI break: the kernel and old binaries disagree on the layout'),
       );
     }
-    if (f.type !== g.type || f.size !== g.size || !eq(f.ir, g.ir)) {
+    if (onlyAlignmentDiffers(f, g))
+      add(
+        ctx,
+        'struct.field-alignment-changed',
+        fi,
+        `struct ${name}: field ${g.name} ${f.type} → ${g.type}: the same ${g.size} bytes at offset ${g.offset}; on 32-bit x86 ${g.ir.kind === 'scalar' && g.ir.forceAlign8 ? '8-aligned now (was 4)' : '4-aligned now (was 8)'}`,
+        sites,
+        ok('the same bytes at the same offset; what the i386 alignment moves, if anything, is reported on its own'),
+        ok('the kernel decodes the same bytes'),
+      );
+    else if (f.type !== g.type || f.size !== g.size || !sameIr(f, g)) {
       layoutBroken = true;
+      bytesMoved = true;
       add(
         ctx,
         'struct.field-type-changed',
@@ -89,8 +137,10 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
       );
     }
     const i386Moved = (x.i386.offsets[f.name] ?? -1) !== (y.i386.offsets[g.name] ?? -1);
+    if (i386Moved) i386FieldMoved = true;
     if (i386Moved && f.offset === g.offset) {
       layoutBroken = true;
+      bytesMoved = true;
       add(
         ctx,
         'struct.i386-field-offset-changed',
@@ -209,18 +259,46 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
       breaks('ABI break: binaries built against the old size pass a buffer of the wrong size'),
       breaks('ABI break: copies to and from userspace change length'),
     );
-  else if ((x.i386.size !== y.i386.size || x.i386.align !== y.i386.align) && !grewWithArgsz)
+  else if ((x.i386.size !== y.i386.size || x.i386.align !== y.i386.align) && !grewWithArgsz) {
     // Compared by size and alignment here and by field offset above, never by field name: a rename
-    // changes the names, not the layout.
-    add(
-      ctx,
-      'struct.i386-layout-changed',
-      name,
-      `struct ${name}: 32-bit x86 size ${x.i386.size} → ${y.i386.size} bytes, alignment ${x.i386.align} → ${y.i386.align} (LP64 unchanged at ${y.size})`,
-      sites,
-      breaks('ABI break for 32-bit userspace: it passes a buffer of the old size'),
-      breaks('compat ioctl handling copies a different length'),
-    );
+    // changes the names, not the layout. Only an alignment (no field moved, same size), or growth at the
+    // end that argsz tells apart, leaves what old 32-bit binaries pass meaning the same.
+    const newAtEnd = y.fields
+      .filter((g) => !xf.has(g.name) && !renamedTo.has(g.name))
+      .every((g) => (y.i386.offsets[g.name] ?? -1) >= x.i386.size);
+    if (!i386FieldMoved && x.i386.size === y.i386.size)
+      add(
+        ctx,
+        'struct.i386-alignment-changed',
+        name,
+        `struct ${name}: 32-bit x86 alignment ${x.i386.align} → ${y.i386.align} (size ${y.i386.size} and every offset unchanged)`,
+        sites,
+        ok(
+          'the kernel sees the same bytes; only where a 32-bit compiler places the struct inside a program’s own data changes when it is rebuilt',
+        ),
+        ok('compat ioctl handling copies the same bytes'),
+      );
+    else if (!bytesMoved && newAtEnd && y.i386.size > x.i386.size && hasArgsz(x) && hasArgsz(y) && y.minsz <= x.minsz)
+      add(
+        ctx,
+        'struct.i386-grew-within-argsz',
+        name,
+        `struct ${name}: 32-bit x86 size ${x.i386.size} → ${y.i386.size} bytes, alignment ${x.i386.align} → ${y.i386.align}, no field moved; argsz tells the versions apart (minsz ${y.minsz})`,
+        sites,
+        ok('old 32-bit callers pass the old argsz, which is still accepted'),
+        ok('drivers read the new bytes only when argsz covers them'),
+      );
+    else
+      add(
+        ctx,
+        'struct.i386-layout-changed',
+        name,
+        `struct ${name}: 32-bit x86 size ${x.i386.size} → ${y.i386.size} bytes, alignment ${x.i386.align} → ${y.i386.align} (LP64 unchanged at ${y.size})`,
+        sites,
+        breaks('ABI break for 32-bit userspace: it passes a buffer of the old size'),
+        breaks('compat ioctl handling copies a different length'),
+      );
+  }
   if (x.minsz !== y.minsz && !grewWithArgsz)
     add(
       ctx,

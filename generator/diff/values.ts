@@ -106,13 +106,16 @@ export function diffSetsOfValues(ctx: Ctx) {
       for (const [what, mx, my] of memberSets) {
         // A member gone from one side and a member new on the other with the same value is a rename:
         // the ABI (the value) is unchanged, the name is a source break. States and capabilities are
-        // named by the state machine too and are reported there.
+        // named by the state machine too: their renames are found and reported with it (renames.ts), and
+        // the old side reaches here already in the new names.
         const renamed = new Map<string, string>();
-        if (!isStates && !isCaps)
+        const isState = (ir: Ir, k: string) => isStates && ir.fsm.states.includes(k);
+        if (!isCaps)
           for (const k of sorted(mx)) {
-            if (k in my) continue;
+            if (k in my || isState(ctx.a, k)) continue;
             const to = sorted(my).find(
-              (j) => !(j in mx) && ![...renamed.values()].includes(j) && my[j]!.value === mx[k]!.value,
+              (j) =>
+                !(j in mx) && !isState(ctx.b, j) && ![...renamed.values()].includes(j) && my[j]!.value === mx[k]!.value,
             );
             if (to) renamed.set(k, to);
           }

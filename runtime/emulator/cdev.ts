@@ -89,7 +89,7 @@ export class CdevPath {
     const id = openFileIdentity(call.fd);
     let open = this.cdevs.get(id);
     if (!open) this.cdevs.set(id, (open = { bound: undefined, attachedTo: undefined }));
-    if (call.request === VFIO_DEVICE_BIND_IOMMUFD) return this.bind(call, open);
+    if (call.request === VFIO_DEVICE_BIND_IOMMUFD) return this.bind(call, open, id, device);
     if (!open.bound) return fail(Errno.EINVAL); // cdev.unbound
     switch (call.request) {
       case VFIO_DEVICE_ATTACH_IOMMUFD_PT: {
@@ -113,7 +113,7 @@ export class CdevPath {
     }
   }
 
-  private bind(call: IoctlCall, open: CdevOpen): Answer {
+  private bind(call: IoctlCall, open: CdevOpen, identity: number, device: DeviceModel): Answer {
     const raw = call.readMem(call.arg, VfioDeviceBindIommufdLayout.minsz);
     const bind = decodeVfioDeviceBindIommufd(view(Buffer.concat([raw, Buffer.alloc(8)])));
     if (bind.argsz < VfioDeviceBindIommufdLayout.minsz || (bind.flags & ~VfioDeviceBindFlagsKnown) !== 0)
@@ -121,6 +121,7 @@ export class CdevPath {
     if (bind.iommufd < 0 || open.bound) return fail(Errno.EINVAL); // cdev.bind: valid fd, once
     if (readlinkOrNull(`/proc/${call.pid}/fd/${bind.iommufd}`) !== this.iommufdPath) return fail(Errno.EINVAL);
     open.bound = this.iommufdOf(bind.iommufd);
+    device.opened(identity); // a cdev fd opens the device when it binds (vfio_df_open)
     const out = Buffer.alloc(4);
     out.writeUInt32LE(nextDevid++);
     call.writeMem(call.arg + 12n, out); // out_devid

@@ -117,6 +117,8 @@ export class LegacyPath {
         const wanted = name.subarray(0, end < 0 ? name.length : end).toString();
         if (wanted !== group.device.groupDeviceName) return fail(Errno.ENODEV);
         const fd = openSync(group.devicePath, 'r+');
+        // The installed fd shares this open file: its identity (the file offset) is the caller's too.
+        group.device.opened(openFileIdentity(fd));
         return { addFd: { fd, tag: { kind: 'device', device: group.device }, closeOurs: true } };
       }
       default:

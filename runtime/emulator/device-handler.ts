@@ -31,7 +31,7 @@ function touch(path: string): void {
 export default function createEmulatorHandler(env: HandlerEnvironment): SyscallHandler {
   const options = env.options as EmulatorHandlerOptions;
   const paths = nodePaths(env.placeholderDir);
-  const devices = options.devices.map((d, i) => new DeviceModel(i, d));
+  const devices = options.devices.map((d, i) => new DeviceModel(i, d, paths.cdev(i)));
   const groups = new Map<string, GroupState>();
   const cdevs = new Map<string, DeviceModel>();
   touch(paths.container);
@@ -88,6 +88,7 @@ export default function createEmulatorHandler(env: HandlerEnvironment): SyscallH
     close(call) {
       const tag = call.target.kind === 'installed' ? (call.target.tag as Tag) : undefined;
       if (tag?.kind === 'data') dataFdClosed(tag);
+      if (tag?.kind === 'device') tag.device.releaseClosed(call.fd);
     },
     message(payload) {
       const m = payload as EmulatorMessage;

@@ -25,7 +25,9 @@ export interface Revision {
   readonly label: string;
   /**
    * Keep only what existed in this release: items, members, fields, arcs and rules whose `since`
-   * is later are dropped (and what only they referenced), as `vfio-uapi diff` loads the module.
+   * is later are dropped (and what only they referenced), and fields renamed or retyped later (`was`)
+   * take the name and type they had then, as `vfio-uapi diff` loads the module. A release before the
+   * state machine (5.18) cannot be projected: the spec needs one.
    */
   readonly asOf?: Since;
 }

@@ -210,6 +210,9 @@ export function addedIn<T extends ScalarType | ArrayType | FlexType>(since: stri
  * before a release. `cap_offset: was(u32.out(), { until: '4.7', name: 'resv', type: u32.reserved() })` reads
  * "before 4.7 this u32 was the reserved field `resv`"; `size: was(aligned_u64, { until: '6.7', type: u64 })`
  * reads "before 6.7 it was a plain __u64 (4-aligned on i386)". Order does not matter; each `until` is unique.
+ * An earlier type that states a role (`u32.reserved()`) gave the field that role then; a bare one (`u64`)
+ * says only how it was declared, and the field kept its role and direction (`vfio-uapi diff` with
+ * `revision({ asOf })` projects fields this way).
  */
 export function was<T extends ScalarType | ArrayType | FlexType>(
   type: T,

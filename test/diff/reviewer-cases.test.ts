@@ -1,8 +1,10 @@
 /**
  * The diff cases a uAPI reviewer raised (issue 15): a renamed field is a rename on LP64 and i386, a
- * repurposed reserved input needs review with the reason, a renamed flag bit is a source break only, an
- * arc behind a new capability flag is opt-in, and dropping a ban for every device is breaking for the
- * devices that now do something else — with the data-fd effects named. Plus report headers and links.
+ * `__u64` → `__aligned_u64` retype that moves no byte is compatible, a repurposed reserved input needs
+ * review with the reason, a renamed flag bit — or capability flag, or state with the same value and arcs — is
+ * a source break only, an arc behind a new capability flag is opt-in, and dropping a ban for every device is
+ * breaking for the devices that now do something else — with the data-fd effects named. Plus report headers
+ * and links.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,7 +12,20 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as spec from '../../spec/vfio/index.js';
-import { arc, bit, flags, forbid, rule, stateMachine, struct, u32, u64, aligned_u64 } from '../../spec/dsl/index.js';
+import {
+  arc,
+  bit,
+  enumeration,
+  flags,
+  flex,
+  forbid,
+  rule,
+  stateMachine,
+  struct,
+  u32,
+  u64,
+  aligned_u64,
+} from '../../spec/dsl/index.js';
 import { irFromExports, REPO_ROOT } from '../../generator/ir/load.js';
 import type { Ir } from '../../generator/ir/types.js';
 import {
@@ -71,6 +86,22 @@ describe('struct fields: offsets and sizes, never names', () => {
     expect(exitCodeOf(cs)).toBe(11);
   });
 
+  it('renaming the counter of a flexible array is one rename, not a change of the array', async () => {
+    const f = spec.vfio_pci_hot_reset_info.fields;
+    const renamed = struct(
+      'vfio_pci_hot_reset_info',
+      {
+        argsz: f.argsz,
+        flags: f.flags,
+        nr_devices: u32,
+        devices: flex(f.devices.element, { countedBy: 'nr_devices' }),
+      },
+      { since: '3.12', minsz: 'nr_devices' },
+    );
+    const cs = diffIr(base, await variant({ vfio_pci_hot_reset_info: renamed }));
+    expect(rules(cs)).toEqual(['struct.field-renamed vfio_pci_hot_reset_info.count']);
+  });
+
   it('an output-only reserved field that gains a meaning stays compatible for userspace', async () => {
     const f = spec.vfio_device_feature_dma_logging_control.fields;
     const out = struct(
@@ -99,6 +130,74 @@ describe('struct fields: offsets and sizes, never names', () => {
       /on 32-bit x86 field v moved from offset 12 to 16/,
     );
     expect(only(cs, 'struct.i386-layout-changed', 'vfio_test_i386').message).toMatch(/32-bit x86 size 20 → 24 bytes/);
+    // The field's own bytes are the same on LP64: the break is the i386 move, not an encoding change.
+    expect(levels(only(cs, 'struct.field-alignment-changed', 'vfio_test_i386.v'))).toEqual([
+      'compatible',
+      'compatible',
+    ]);
+    expect(rules(cs)).not.toContain('struct.field-type-changed vfio_test_i386.v');
+  });
+
+  it('u64 → __aligned_u64 that moves nothing (vfio_region_info in 6.7) is compatible: same bytes, i386 alignment only', async () => {
+    const plain = struct(
+      'vfio_test_retype',
+      { argsz: u32.argsz(), flags: u32, size: u64, offset: u64 },
+      { since: '6.1', minsz: 'offset' },
+    );
+    const aligned = struct(
+      'vfio_test_retype',
+      { argsz: u32.argsz(), flags: u32, size: aligned_u64, offset: aligned_u64 },
+      { since: '6.1', minsz: 'offset' },
+    );
+    const x = await variant({ vfio_test_retype: plain });
+    const y = await variant({ vfio_test_retype: aligned });
+    expect([x.structs.vfio_test_retype!.i386.size, x.structs.vfio_test_retype!.i386.align]).toEqual([24, 4]);
+    expect([y.structs.vfio_test_retype!.i386.size, y.structs.vfio_test_retype!.i386.align]).toEqual([24, 8]);
+    const cs = diffIr(x, y);
+    const f = only(cs, 'struct.field-alignment-changed', 'vfio_test_retype.size');
+    expect(f.message).toBe(
+      'struct vfio_test_retype: field size __u64 → __aligned_u64: the same 8 bytes at offset 8; on 32-bit x86 8-aligned now (was 4)',
+    );
+    expect(levels(f)).toEqual(['compatible', 'compatible']);
+    const a = only(cs, 'struct.i386-alignment-changed', 'vfio_test_retype');
+    expect(a.message).toMatch(/32-bit x86 alignment 4 → 8 \(size 24 and every offset unchanged\)/);
+    expect(levels(a)).toEqual(['compatible', 'compatible']);
+    expect(rules(cs).filter((r) => /type-changed|layout-changed|offset-changed/.test(r))).toEqual([]);
+    expect(exitCodeOf(cs)).toBe(10);
+  });
+
+  it('growing on i386 only, at the end and within argsz (vfio_iommu_type1_info 20 → 24) is compatible; without argsz it breaks', async () => {
+    const before = (argsz: boolean) =>
+      struct(
+        'vfio_test_grow',
+        { argsz: argsz ? u32.argsz() : u32, flags: u32, pgsizes: u64, cap_offset: u32 },
+        { since: '6.1', minsz: 'pgsizes' },
+      );
+    const after = (argsz: boolean) =>
+      struct(
+        'vfio_test_grow',
+        { argsz: argsz ? u32.argsz() : u32, flags: u32, pgsizes: aligned_u64, cap_offset: u32, pad: u32.reserved() },
+        { since: '6.1', minsz: 'pgsizes' },
+      );
+    const x = await variant({ vfio_test_grow: before(true) });
+    const y = await variant({ vfio_test_grow: after(true) });
+    expect([x.structs.vfio_test_grow!.size, y.structs.vfio_test_grow!.size]).toEqual([24, 24]);
+    expect([x.structs.vfio_test_grow!.i386.size, y.structs.vfio_test_grow!.i386.size]).toEqual([20, 24]);
+    const cs = diffIr(x, y);
+    const g = only(cs, 'struct.i386-grew-within-argsz', 'vfio_test_grow');
+    expect(g.message).toBe(
+      'struct vfio_test_grow: 32-bit x86 size 20 → 24 bytes, alignment 4 → 8, no field moved; argsz tells the versions apart (minsz 16)',
+    );
+    expect(levels(g)).toEqual(['compatible', 'compatible']);
+    // On LP64 `pad` fills what was tail padding: that still needs review.
+    expect(only(cs, 'struct.field-added', 'vfio_test_grow.pad').severity).toBe('needs-review');
+    expect(cs.filter((c) => c.severity === 'breaking')).toEqual([]);
+
+    const noArgsz = diffIr(
+      await variant({ vfio_test_grow: before(false) }),
+      await variant({ vfio_test_grow: after(false) }),
+    );
+    expect(only(noArgsz, 'struct.i386-layout-changed', 'vfio_test_grow').severity).toBe('breaking');
   });
 });
 
@@ -126,6 +225,141 @@ describe('flag and enum members', () => {
     );
     const cs = diffIr(base, await variant({ vfio_precopy_info_flags: moved }));
     expect(only(cs, 'flags.bit-removed', 'vfio_precopy_info_flags.REINIT').severity).toBe('breaking');
+  });
+});
+
+describe('capability flags and migration states, judged by value', () => {
+  type Arcs = typeof spec.migration.arcs;
+  /**
+   * The spec with capabilities and states renamed everywhere the spec names them: the flag set, the state
+   * enumeration, the state machine and every rule. `arcs` may change the (renamed) arcs.
+   */
+  const renamedSpec = (
+    caps: Record<string, string>,
+    states: Record<string, string>,
+    bits: Record<string, number> = {},
+    arcs: (a: Arcs) => Arcs = (a) => a,
+  ) => {
+    const c = (n: string) => caps[n] ?? n;
+    const st = (n: string) => states[n] ?? n;
+    const inputs = (ms: Record<string, { value: number; since: string }>, name: (k: string) => string) =>
+      Object.fromEntries(Object.entries(ms).map(([k, m]) => [name(k), { value: bits[k] ?? m.value, since: m.since }]));
+    const capFlags = flags('vfio_migration_flags', inputs(spec.vfio_migration_flags.members, c), {
+      prefix: 'VFIO_MIGRATION_',
+      since: '5.18',
+    });
+    const stateEnum = enumeration('vfio_device_mig_state', inputs(spec.vfio_device_mig_state.members, st), {
+      prefix: 'VFIO_DEVICE_STATE_',
+      since: '5.18',
+    });
+    const m = spec.migration;
+    const machine = stateMachine('vfio_migration', {
+      since: '5.18',
+      states: stateEnum,
+      capabilities: capFlags,
+      mandatory: m.mandatory.map(c),
+      capabilitySets: m.capabilitySets.map((cs) => cs.map(c)),
+      requires: Object.fromEntries(Object.entries(m.requires).map(([k, v]) => [st(k), v ? v.map(c) : null])),
+      initial: st(m.initial),
+      error: st(m.error),
+      endpointOnly: m.endpointOnly.map(st),
+      dataFd: spec.MigrationDataFd,
+      arcs: [
+        ...arcs(
+          m.arcs.map((a) => ({ ...a, from: st(a.from), to: st(a.to), when: a.when.map(c), unless: a.unless.map(c) })),
+        ),
+      ],
+      forbidden: m.forbidden.map((f) => ({
+        ...f,
+        from: st(f.from),
+        to: st(f.to),
+        when: f.when.map(c),
+        unless: f.unless.map(c),
+      })),
+    });
+    const rulesRenamed = Object.fromEntries(
+      Object.entries(S)
+        .filter(([, v]) => (v as { kind?: string }).kind === 'rule')
+        .map(([k, v]) => {
+          const r = v as ReturnType<typeof rule>;
+          const b = r.body as Record<string, unknown>;
+          return [
+            k,
+            {
+              ...r,
+              body: {
+                ...b,
+                ...(Array.isArray(b.validIn) ? { validIn: (b.validIn as string[]).map(st) } : {}),
+                ...(b.perState
+                  ? { perState: Object.fromEntries(Object.entries(b.perState).map(([x, y]) => [st(x), y])) }
+                  : {}),
+                ...(b.ifCaps ? { ifCaps: (b.ifCaps as string[]).map(c) } : {}),
+                ...(b.requiresCaps ? { requiresCaps: (b.requiresCaps as string[]).map(c) } : {}),
+              },
+            },
+          ];
+        }),
+    );
+    return variant({
+      ...rulesRenamed,
+      vfio_migration_flags: capFlags,
+      vfio_device_mig_state: stateEnum,
+      migration: machine,
+    });
+  };
+
+  it('renaming the P2P capability is ABI-compatible and a source break, not a capability removed and added', async () => {
+    const cs = diffIr(base, await renamedSpec({ P2P: 'PEER_TO_PEER' }, {}));
+    expect(rules(cs)).toEqual(['capability.renamed P2P']);
+    const c = only(cs, 'capability.renamed', 'P2P');
+    expect(c.message).toBe('capability VFIO_MIGRATION_P2P renamed to VFIO_MIGRATION_PEER_TO_PEER (value 2 unchanged)');
+    expect(levels(c)).toEqual(['needs-review', 'compatible']);
+    expect(c.userspace.why).toMatch(/ABI-compatible .* source break: code that names VFIO_MIGRATION_P2P/);
+    expect(exitCodeOf(cs)).toBe(11);
+  });
+
+  it('renaming a state with the same value and arcs is a rename, not a state removed and added', async () => {
+    const cs = diffIr(base, await renamedSpec({}, { RUNNING_P2P: 'QUIESCED' }));
+    expect(rules(cs)).toEqual(['state.renamed RUNNING_P2P']);
+    const c = only(cs, 'state.renamed', 'RUNNING_P2P');
+    expect(c.message).toBe(
+      'state VFIO_DEVICE_STATE_RUNNING_P2P renamed to VFIO_DEVICE_STATE_QUIESCED (value 5 and its arcs unchanged)',
+    );
+    expect(levels(c)).toEqual(['needs-review', 'compatible']);
+    expect(exitCodeOf(cs)).toBe(11);
+  });
+
+  it('a capability and a state of the same name (PRE_COPY) renamed together: two renames, nothing else', async () => {
+    const cs = diffIr(
+      base,
+      await renamedSpec({ PRE_COPY: 'EARLY_COPY' }, { PRE_COPY: 'EARLY', PRE_COPY_P2P: 'EARLY_P2P' }),
+    );
+    expect(rules(cs).sort()).toEqual([
+      'capability.renamed PRE_COPY',
+      'state.renamed PRE_COPY',
+      'state.renamed PRE_COPY_P2P',
+    ]);
+  });
+
+  it('a state that keeps the value but not the arcs is still a state removed and another added', async () => {
+    const y = await renamedSpec({}, { RUNNING_P2P: 'QUIESCED' }, {}, (as) =>
+      as.filter((a) => !(a.from === 'STOP' && a.to === 'QUIESCED')),
+    );
+    const cs = diffIr(base, y);
+    expect(rules(cs)).not.toContain('state.renamed RUNNING_P2P');
+    expect(only(cs, 'state.removed', 'RUNNING_P2P').severity).toBe('breaking');
+    expect(only(cs, 'state.added', 'QUIESCED')).toBeDefined();
+  });
+
+  it('a capability renamed onto another bit is a capability removed (breaking)', async () => {
+    const cs = diffIr(base, await renamedSpec({ P2P: 'PEER_TO_PEER' }, {}, { P2P: 8 }));
+    expect(rules(cs)).not.toContain('capability.renamed P2P');
+    expect(only(cs, 'capability.removed', 'P2P').severity).toBe('breaking');
+  });
+
+  it('a member of the state enumeration that is no state (NR) renamed is an enum member rename', async () => {
+    const cs = diffIr(base, await renamedSpec({}, { NR: 'COUNT' }));
+    expect(rules(cs)).toEqual(['enum.member-renamed vfio_device_mig_state.NR']);
   });
 });
 
