@@ -9,7 +9,7 @@
  */
 import { openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { DemoIoctl } from '../runtime/emulator/seccomp/demo-handler.js';
+import { DemoIoctl } from '../test/emulator-mechanism/fixtures/demo-handler.js';
 import { startSupervisor } from '../runtime/emulator/seccomp/supervisor.js';
 import { Errno } from '../runtime/sys/errno.js';
 import { close, ioctl, lastErrno } from '../runtime/sys/libc.js';
@@ -23,9 +23,12 @@ const rounds = flag('--rounds', 5);
 const bytes = flag('--bytes', 1 << 30);
 const GB = 1e9;
 
-const supervisor = await startSupervisor(new URL('../runtime/emulator/seccomp/demo-handler.ts', import.meta.url), {
-  handlerOptions: { streamBytes: bytes },
-});
+const supervisor = await startSupervisor(
+  new URL('../test/emulator-mechanism/fixtures/demo-handler.ts', import.meta.url),
+  {
+    handlerOptions: { streamBytes: bytes },
+  },
+);
 const group = openSync(join(supervisor.placeholderDir, 'demo-group'), 'r+');
 const buffer = Buffer.alloc(1 << 20);
 

@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { DemoIoctl } from '../runtime/emulator/seccomp/demo-handler.js';
+import { DemoIoctl } from '../test/emulator-mechanism/fixtures/demo-handler.js';
 import { startSupervisor } from '../runtime/emulator/seccomp/supervisor.js';
 import { close, ioctl } from '../runtime/sys/libc.js';
 
@@ -17,7 +17,9 @@ function flag(name: string, fallback: number): number {
 const calls = flag('--calls', 20000);
 const rounds = flag('--rounds', 7);
 
-const supervisor = await startSupervisor(new URL('../runtime/emulator/seccomp/demo-handler.ts', import.meta.url));
+const supervisor = await startSupervisor(
+  new URL('../test/emulator-mechanism/fixtures/demo-handler.ts', import.meta.url),
+);
 const group = openSync(join(supervisor.placeholderDir, 'demo-group'), 'r+');
 const device = ioctl(group, DemoIoctl.GET_DEVICE_FD, 0);
 const devNull = openSync('/dev/null', 'r+');

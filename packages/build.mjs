@@ -4,10 +4,11 @@
 // generator templates, known-failure lists, plain-JS worker scripts, the runtime's spec data (JSON without
 // whitespace).
 // Two tsc passes: JavaScript and source maps without comments (the shipped runtime stays small), then the
-// .d.ts files with every doc comment (what editors show). Plain JavaScript, so it runs before anything is built.
+// .d.ts files with every doc comment (what editors show); declarations no entry point reaches are internal
+// and are removed. Plain JavaScript, so it runs before anything is built.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -39,9 +40,12 @@ for (const { dir, assets } of packages) {
     '--sourceMap',
     'false',
   ]);
+  const internal = removeUnreachableDeclarations(join(root, dir));
   let copied = 0;
   for (const [folder, pattern] of assets) copied += copyMatching(join(root, folder), join(dist, folder), pattern);
-  console.log(`build: ${relative(root, dist)} compiled, ${copied} asset file(s) copied`);
+  console.log(
+    `build: ${relative(root, dist)} compiled (${internal} internal .d.ts left out), ${copied} asset file(s) copied`,
+  );
 }
 
 function compile(dir, args) {
@@ -50,6 +54,47 @@ function compile(dir, args) {
   } catch {
     console.error(`build: tsc failed for ${dir} (the errors are above)`);
     process.exit(1);
+  }
+}
+
+/**
+ * Keep the .d.ts files the package's exports reach (following their relative imports); the rest describe
+ * internal modules nobody can import (the exports map forbids it), so they are deleted. Returns how many.
+ */
+function removeUnreachableDeclarations(packageDir) {
+  const { exports } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
+  const reached = new Set();
+  const queue = Object.values(exports).flatMap((e) =>
+    typeof e === 'object' && e.types && !e.types.includes('*') ? [join(packageDir, e.types)] : [],
+  );
+  const wildcard = Object.values(exports).flatMap((e) =>
+    typeof e === 'object' && e.types?.includes('*') ? [join(packageDir, e.types)] : [],
+  );
+  for (const pattern of wildcard) {
+    const [before, after] = pattern.split('*');
+    for (const f of walk(dirname(before))) if (f.startsWith(before) && f.endsWith(after)) queue.push(f);
+  }
+  while (queue.length) {
+    const file = queue.pop();
+    if (reached.has(file) || !existsSync(file)) continue;
+    reached.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import\()\s*['"](\.{1,2}\/[^'"]+)['"]/g))
+      queue.push(join(dirname(file), m[1].replace(/\.js$/, '.d.ts')));
+  }
+  let removed = 0;
+  for (const f of walk(join(packageDir, 'dist')))
+    if (f.endsWith('.d.ts') && !reached.has(f)) {
+      rmSync(f);
+      removed++;
+    }
+  return removed;
+}
+
+function* walk(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else yield path;
   }
 }
 

@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_INFO, DemoIoctl } from '../../runtime/emulator/seccomp/demo-handler.js';
+import { DEMO_INFO, DemoIoctl } from './fixtures/demo-handler.js';
 import { startSupervisor, type Supervisor } from '../../runtime/emulator/seccomp/supervisor.js';
 import {
   Errno,
@@ -14,7 +14,7 @@ import {
   isSysError,
 } from '../../runtime/sys/index.js';
 
-const demoHandler = new URL('../../runtime/emulator/seccomp/demo-handler.ts', import.meta.url);
+const demoHandler = new URL('./fixtures/demo-handler.ts', import.meta.url);
 const STREAM_BYTES = 3 * (1 << 20) + 512;
 
 let supervisor: Supervisor;
