@@ -28,6 +28,23 @@ function onlyAlignmentDiffers(f: IrField, g: IrField): boolean {
   );
 }
 
+/**
+ * The new field is a union that keeps every member the old union had (same name, type, offset and size) and
+ * only adds members, within the same size: the old reading of the bytes is still there.
+ */
+function unionOnlyGrewMembers(f: IrField, g: IrField): string[] | null {
+  if (f.ir.kind !== 'union' || g.ir.kind !== 'union' || f.size !== g.size || f.offset !== g.offset) return null;
+  const now = new Map(g.ir.members.map((m) => [m.name, m]));
+  const kept = f.ir.members.every((m) => {
+    const n = now.get(m.name);
+    return n && n.type === m.type && n.offset === m.offset && n.size === m.size && eq(n.ir, m.ir);
+  });
+  if (!kept) return null;
+  const before = new Set(f.ir.members.map((m) => m.name));
+  const added = g.ir.members.filter((m) => !before.has(m.name)).map((m) => m.name);
+  return added.length ? added : null;
+}
+
 export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
   const sites = { old: x.site, new: y.site };
   const xf = new Map(x.fields.map((f) => [f.name, f]));
@@ -81,6 +98,7 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
       g.ir,
     );
   const appended: IrField[] = [];
+  let grown: string[] | null;
   for (const g of y.fields) {
     const f = xf.get(g.name) ?? renamedTo.get(g.name);
     if (!f) {
@@ -122,6 +140,16 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
         sites,
         ok('the same bytes at the same offset; what the i386 alignment moves, if anything, is reported on its own'),
         ok('the kernel decodes the same bytes'),
+      );
+    else if ((grown = unionOnlyGrewMembers(f, g)))
+      add(
+        ctx,
+        'struct.union-member-added',
+        fi,
+        `struct ${name}: the union at ${g.name} gains ${grown.join(', ')} (${g.size} B, no member moved)`,
+        sites,
+        ok('every member it had is where it was; the new one is another reading of the same bytes'),
+        review('a new way to fill or read these bytes: drivers must know when it applies'),
       );
     else if (f.type !== g.type || f.size !== g.size || !sameIr(f, g)) {
       layoutBroken = true;

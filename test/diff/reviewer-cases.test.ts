@@ -25,6 +25,10 @@ import {
   u32,
   u64,
   aligned_u64,
+  union,
+  u16,
+  u8,
+  s32,
 } from '../../spec/dsl/index.js';
 import { irFromExports, REPO_ROOT } from '../../generator/ir/load.js';
 import type { Ir } from '../../generator/ir/types.js';
@@ -543,5 +547,36 @@ describe('the 2022 review, step by step (examples/uapi-history)', () => {
     );
     expect(text).toMatch(/kvm@vger\.kernel\.org/);
     expect(line('rule.made-mandatory')).toMatch(/v7 07\/10 \(2 Mar 2022\) still said optional/);
+  });
+});
+
+describe('unions', () => {
+  const dependent = (members: Record<string, unknown>) =>
+    struct(
+      'vfio_pci_dependent_device',
+      {
+        group_id: union('vfio_pci_dependent_device_id', members as never, { since: '3.12', anonymous: true }),
+        segment: u16,
+        bus: u8,
+        devfn: u8,
+      },
+      { since: '3.12', expect: { size: 8, align: 4 } },
+    );
+
+  it('a union that gains a member within its size (devid beside group_id) is another reading of the bytes', async () => {
+    const before = await variant({ vfio_pci_dependent_device: dependent({ group_id: u32 }) });
+    const cs = diffIr(before, base);
+    const c = only(cs, 'struct.union-member-added', 'vfio_pci_dependent_device.group_id');
+    expect(c.message).toMatch(/gains devid \(4 B, no member moved\)/);
+    expect(levels(c)).toEqual(['compatible', 'needs-review']);
+    expect(cs.some((x) => x.rule === 'struct.field-type-changed')).toBe(false);
+  });
+
+  it('a union whose member changes type is still an ABI break', async () => {
+    const cs = diffIr(base, await variant({ vfio_pci_dependent_device: dependent({ group_id: u32, devid: s32 }) }));
+    expect(levels(only(cs, 'struct.field-type-changed', 'vfio_pci_dependent_device.group_id'))).toEqual([
+      'breaking',
+      'breaking',
+    ]);
   });
 });
