@@ -1,7 +1,7 @@
 // Bundles what the guest runs into build/kernel-guest/: entry.mjs (the checks, which use the runtime) and
 // vfio-uapi.mjs (the command line). Starting tsx inside a TCG guest costs seconds; plain JS does not.
 import { build, type Plugin } from 'esbuild';
-import { rmSync, symlinkSync } from 'node:fs';
+import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { guestBundleDir, projectRoot } from './paths.js';
 
@@ -26,10 +26,14 @@ const forbiddenInputs = /^(generator\/|node_modules\/(ts-morph|@ts-morph|handleb
 
 /** Builds both bundles and answers the path of entry.mjs. */
 export async function bundleGuestEntry(): Promise<string> {
+  // The load fault matrix (issue 12) is loaded by the guest at run time when this checkout has it.
+  const loadCases = join(projectRoot, 'test', 'fault-matrix', 'load-cases.ts');
+  rmSync(join(guestBundleDir, 'load-cases.mjs'), { force: true });
   const result = await build({
     entryPoints: {
       entry: join(guestSources, 'entry.ts'),
       'vfio-uapi': join(guestSources, 'vfio-uapi.ts'),
+      ...(existsSync(loadCases) ? { 'load-cases': loadCases } : {}),
     },
     outdir: guestBundleDir,
     outExtension: { '.js': '.mjs' },

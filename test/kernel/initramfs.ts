@@ -1,11 +1,11 @@
-// Builds the guest's initramfs: busybox, the route's modules and an /init that mounts the host over 9p,
-// prepares the devices, and runs the host's node on the bundled guest entry inside a chroot.
+// Builds the guest's initramfs: busybox, the route's modules (none for a kernel with everything built in) and
+// an /init that mounts the host over 9p, prepares the devices, and runs the host's node on the bundled guest
+// entry inside a chroot.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCpio, type CpioEntry } from './cpio.js';
 import type { KernelModule } from './modules.js';
-import { cacheRoot } from './paths.js';
 
 export const busyboxPath = '/bin/busybox';
 /** 9p mount tags shared with qemu.ts. */
@@ -13,8 +13,8 @@ export const hostRootTag = 'hostroot';
 export const resultsTag = 'results';
 
 export interface GuestPlan {
-  /** Cache key prefix, e.g. the kernel release. */
-  name: string;
+  /** Cache folder of the kernel the initramfs goes with (the file is named by a hash of its contents). */
+  dir: string;
   modules: KernelModule[];
   /** Shell run after the modules load and before node starts (creates mdevs, binds vfio-pci). */
   deviceSetup: string;
@@ -53,7 +53,7 @@ export function buildInitramfs(plan: GuestPlan): string {
   const init = initScript(plan);
   const hash = createHash('sha256').update(init);
   for (const module of plan.modules) hash.update(module.contents);
-  const file = join(cacheRoot, `initramfs-${plan.name}-${hash.digest('hex').slice(0, 12)}.cpio`);
+  const file = join(plan.dir, `initramfs-${hash.digest('hex').slice(0, 12)}.cpio`);
   if (existsSync(file)) return file;
   const entries: CpioEntry[] = [
     ...['bin', 'dev', 'proc', 'sys', 'newroot', 'lib', 'lib/modules'].map((path) => ({
@@ -64,6 +64,7 @@ export function buildInitramfs(plan: GuestPlan): string {
     { kind: 'file', path: 'init', contents: Buffer.from(init), executable: true },
     ...plan.modules.map((m) => ({ kind: 'file' as const, path: `lib/modules/${m.name}.ko`, contents: m.contents })),
   ];
-  writeFileSync(file, buildCpio(entries));
+  writeFileSync(`${file}.partial`, buildCpio(entries));
+  renameSync(`${file}.partial`, file);
   return file;
 }

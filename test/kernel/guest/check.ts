@@ -11,6 +11,8 @@ export interface Check {
 export interface GuestResults {
   suite: string;
   checks: Check[];
+  /** `vfio-uapi conform --format ktap` as the guest printed it. */
+  ktap?: string;
   /** Set when the suite stopped early on an exception. */
   error?: string;
 }
