@@ -54,8 +54,8 @@ for (const tool of ['qemu-system-x86_64', 'apt-get', 'dpkg', 'zstd', 'xz', 'make
 }
 
 const started = Date.now();
-const entryScript = await bundleGuestEntry();
 const log = (line: string) => console.log(`-- ${line}`);
+const entryScript = await bundleGuestEntry(log);
 const runs: SuiteRun[] = [];
 try {
   const queue = [...selected, ...hangs];
