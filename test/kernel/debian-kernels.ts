@@ -26,8 +26,9 @@ export interface DebianKernel {
   modulesDir: string;
 }
 
-function bootLayout(release: string) {
-  return { vmlinuz: `boot/vmlinuz-${release}`, modulesDir: `lib/modules/${release}` };
+/** bookworm: /boot and /lib/modules; trixie ships merged /usr (modules under /usr/lib/modules). */
+function bootLayout(release: string, modules: 'lib' | 'usr/lib' = 'lib') {
+  return { vmlinuz: `boot/vmlinuz-${release}`, modulesDir: `${modules}/modules/${release}` };
 }
 
 export const debianKernels = {
@@ -58,7 +59,7 @@ export const debianKernels = {
     image: ['linux-image-6.12.117+deb13-amd64-unsigned'],
     build: ['linux-headers-6.12.117+deb13-amd64', 'linux-headers-6.12.117+deb13-common', 'linux-kbuild-6.12.117+deb13'],
     source: 'linux-source-6.12',
-    ...bootLayout('6.12.117+deb13-amd64'),
+    ...bootLayout('6.12.117+deb13-amd64', 'usr/lib'),
   },
   '7.3.4': {
     upstream: '7.3.4',

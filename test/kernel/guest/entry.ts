@@ -18,6 +18,11 @@ async function runSuite(suite: string, list: CheckList, workDir: string, results
       iommufdDriver: process.env.vfiotest_iommufd_driver === 'y',
       ktap: undefined as string | undefined,
     };
+    const persist = list.persist;
+    list.persist = () => {
+      if (ctx.ktap) results.ktap = ctx.ktap;
+      persist();
+    };
     try {
       await runMttyChecks(ctx);
     } finally {
@@ -37,6 +42,8 @@ async function main(): Promise<void> {
   console.log(`vfiotest: node ready at uptime ${readFileSync('/proc/uptime', 'utf8').split(' ')[0]} s`);
   const list = new CheckList();
   const results: GuestResults = { suite, checks: list.checks };
+  // A host that kills a frozen guest still finds every check done before the freeze.
+  if (resultsFile) list.persist = () => writeFileSync(resultsFile, JSON.stringify(results, null, 2));
   try {
     // The results share is the one writable place the guest has: saved states go next to results.json.
     await runSuite(suite, list, dirname(resultsFile ?? '/tmp/results.json'), results);
