@@ -41,7 +41,7 @@ mount -t 9p -o ${ninep},ro,cache=loose ${hostRootTag} /newroot || echo "mount ${
 mount -t 9p -o ${ninep} ${resultsTag} "/newroot$vfiotest_share" || echo "mount ${resultsTag} failed"
 for fs in proc sys dev; do mount --bind /$fs /newroot/$fs; done
 ${plan.deviceSetup}
-echo "vfiotest: starting node"
+echo "vfiotest: starting node at uptime $(cut -d" " -f1 /proc/uptime) s"
 chroot /newroot ${plan.nodePath} ${plan.entryScript} "$vfiotest_suite" "$vfiotest_share/results.json"
 echo "vfiotest: node exited $?"
 poweroff -f
