@@ -1,8 +1,7 @@
 // What a kernel release does for the blocked request and for MIG_PRECOPY_INFOv2, from the spec's version data
-// (kernelFixes, feature `since`) — the answers conformance and the real-kernel routes choose their expectations
-// by. The fix data comes from test/fixtures/kernel-fixes.json (the IR's shape); the releases and what they must
-// answer are facts of the Debian kernels the routes boot (uname -r / -v as they print it).
-import { readFileSync } from 'node:fs';
+// (ir.kernelFixes from spec/vfio/kernel-fixes.ts, feature `since`) — the answers conformance and the real-kernel
+// routes choose their expectations by. The releases and what they must answer are facts of the Debian kernels the
+// routes boot (uname -r / -v as they print it; shared/reference/real-kernels.md §A, §C).
 import { describe, expect, it } from 'vitest';
 import { generatedSpecData, type SpecData } from '../../runtime/conformance/spec-data.js';
 import {
@@ -14,19 +13,9 @@ import {
   type KernelVersion,
 } from '../../runtime/kernel-release.js';
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/kernel-fixes.json', import.meta.url), 'utf8')) as {
-  kernelFixes: NonNullable<SpecData['kernelFixes']>;
-};
 const plain = generatedSpecData();
-const withFixes: SpecData = {
-  ...plain,
-  kernelFixes: fixture.kernelFixes,
-  fsm: {
-    ...plain.fsm,
-    forbidden: plain.fsm.forbidden.map((f) => ({ ...f, kernelFix: 'blocked-arc-einval' })),
-  },
-};
-const fix = fixture.kernelFixes[0]!;
+const withFixes = plain;
+const fix = plain.kernelFixes!.find((k) => k.commit === 'a26b499b757c')!;
 const v = (text: string) => parseVersion(text) as KernelVersion;
 
 describe('kernel release', () => {
@@ -65,8 +54,12 @@ describe('kernel release', () => {
   });
 
   it('without version data in the spec, the answer is the spec errno and says so', () => {
-    const bare: SpecData = { ...plain, kernelFixes: undefined };
-    bare.fsm = { ...plain.fsm, forbidden: plain.fsm.forbidden.map(({ from, to, errno }) => ({ from, to, errno })) };
+    // An IR from before the version data (the field is absent, the bans name no fix).
+    const { kernelFixes: _, ...older } = plain;
+    const bare: SpecData = {
+      ...older,
+      fsm: { ...plain.fsm, forbidden: plain.fsm.forbidden.map(({ from, to, errno }) => ({ from, to, errno })) },
+    };
     expect(blockedRequest(bare, kernelRelease('6.12.95', null), 'STOP_COPY', 'PRE_COPY')).toEqual({
       answer: 'EINVAL',
       status: 'no-data',
