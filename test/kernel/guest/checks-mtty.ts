@@ -507,6 +507,8 @@ export async function runMttyChecks(ctx: MttyContext): Promise<void> {
       }
 
       if (blocked.answer !== 'hang' && blocked.status !== 'no-data') {
+        // From RUNNING, so that the recovery (a source goes back to its start state) has RUNNING to return to.
+        device.reset();
         const audit = MigrationSession.open(device, { guard: 'audit', mode: 'direct' });
         try {
           audit.moveTo('STOP_COPY');
@@ -514,8 +516,8 @@ export async function runMttyChecks(ctx: MttyContext): Promise<void> {
           const record = audit.report.audit.at(-1);
           list.expect(
             'blocked.audit',
-            `kernel ${blocked.answer} (spec: refuse with EINVAL), then recovered to RUNNING`,
-            `kernel ${record?.kernel} (spec: ${record?.spec}), then recovered to ${device.state()}`,
+            `kernel ${blocked.answer} (spec: refuse with EINVAL), then back to its start state RUNNING`,
+            `kernel ${record?.kernel} (spec: ${record?.spec}), then back to its start state ${device.state()}`,
             failure,
           );
         } finally {
