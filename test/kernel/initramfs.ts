@@ -2,7 +2,7 @@
 // an /init that mounts the host over 9p, prepares the devices, and runs the host's node on the bundled guest
 // entry inside a chroot.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCpio, type CpioEntry } from './cpio.js';
 import type { KernelModule } from './modules.js';
@@ -66,5 +66,9 @@ export function buildInitramfs(plan: GuestPlan): string {
   ];
   writeFileSync(`${file}.partial`, buildCpio(entries));
   renameSync(`${file}.partial`, file);
+  // An initramfs of an earlier /init or module set is never booted again: keep the cache to the current one.
+  for (const old of readdirSync(plan.dir).filter((f) => /^initramfs-[0-9a-f]{12}\.cpio$/.test(f))) {
+    if (join(plan.dir, old) !== file) rmSync(join(plan.dir, old), { force: true });
+  }
   return file;
 }
