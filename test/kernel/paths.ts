@@ -8,14 +8,10 @@ import { cacheDir } from '../cache-dir.js';
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const buildRoot = join(projectRoot, 'build');
 
-/** Root of the cache (shared with other tools of the project: each concern has its own subfolder). */
-export const cacheRoot = cacheDir();
 /** .deb files, named as `apt-get download` names them (shared: a file name is unique per package version). */
 export const debsDir = cacheDir('debs');
 /** Private apt state for the kernel routes: their own sources list (four suites), lists and cache. */
 export const kernelAptRoot = cacheDir('apt', 'kernel-routes');
-/** Private apt state with bookworm and bookworm-backports only (used by test/header/fetch-libc-dev.ts). */
-export const aptRoot = cacheDir('apt', 'bookworm');
 /** One folder per Debian kernel release: unpacked packages, the bootable ELF, the mtty build, initramfs files. */
 export const kernelsRoot = cacheDir('kernels');
 /** The minimal kernel built for the cdev + iommufd path: source trees by version, builds by key. */
