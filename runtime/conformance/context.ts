@@ -3,6 +3,7 @@
  * helpers to reach a state along the spec's own path and to record what differed.
  */
 import { VfioMigrationFlags } from '../../generated/constants.js';
+import type { KernelRelease } from '../kernel-release.js';
 import type { RawDevice, CallResult } from './raw-device.js';
 import { arcOf, stateExists, type SpecData, type SpecRule } from './spec-data.js';
 import { Skip, type Mismatch } from './verdict.js';
@@ -14,6 +15,11 @@ export interface SuiteOptions {
   forbiddenTimeoutMs: number;
   /** Is the device emulated in this process (forbidden requests then go through a worker thread)? */
   emulated: boolean;
+  /**
+   * The kernel release that answers for a real device: what it is expected to do where releases differ (the
+   * blocked request, features newer than it) comes from the spec's version data. Null judges by the spec alone.
+   */
+  kernel?: KernelRelease | null;
 }
 
 /** What the suite learns about the device once, before the checks run. */

@@ -17,5 +17,8 @@ if (!isMainThread) {
   parentPort.postMessage(call(workerData.fd, workerData.bytes));
 } else {
   const bytes = JSON.parse(process.argv[2]);
+  // One line before the call: the parent starts its clock here, not at spawn (starting node can take seconds
+  // on a slow machine, which is no answer from the kernel).
+  process.stdout.write('ready\n');
   process.stdout.write(JSON.stringify(call(3, bytes)));
 }

@@ -46,20 +46,30 @@ export function featureCallWithWatchdog(
         stdio: ['ignore', 'pipe', 'inherit', fd],
       });
       let out = '';
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      child.once('exit', () => {
-        try {
-          finish(JSON.parse(out));
-        } catch {
-          finish(null);
-        }
-      });
-      timer = setTimeout(() => {
+      let started = false;
+      const giveUp = () => {
         child.kill('SIGKILL');
         child.unref();
         child.stdout!.destroy();
         finish(null);
-      }, timeoutMs);
+      };
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        // The clock runs from the child's "ready" (just before the call); until then only a generous bound.
+        if (out.startsWith('ready\n') && !started) {
+          started = true;
+          clearTimeout(timer);
+          timer = setTimeout(giveUp, timeoutMs);
+        }
+      });
+      child.once('exit', () => {
+        try {
+          finish(JSON.parse(out.replace(/^ready\n/, '')));
+        } catch {
+          finish(null);
+        }
+      });
+      timer = setTimeout(giveUp, timeoutMs + 60_000);
     }
   });
 }

@@ -6,8 +6,12 @@ export {
   parseKnownFailures,
   knownFailuresPathFor,
   knownFailuresPathForDevice,
+  knownFailuresPathsForDevice,
+  mergeKnownFailures,
   type KnownFailures,
 } from './known-failures.js';
 export { exitCodeOf, type Report, type RuleResult, type Status, type Mismatch } from './verdict.js';
 export { formatHeader, formatResult, formatSummary } from './report-text.js';
+export { formatKtap } from './report-ktap.js';
+export { accessPathsOfDevice } from './device-nodes.js';
 export type { AccessPaths } from './checks/access-paths.js';

@@ -6,6 +6,7 @@
  *     stream.enomsg   mtty answers read() == 0 at the temporary end of pre-copy data, never ENOMSG
  */
 import { existsSync, readlinkSync } from 'node:fs';
+import { version as kernelBuild } from 'node:os';
 import { basename } from 'node:path';
 import { readBoundedFile } from '../read-bounded.js';
 
@@ -47,6 +48,25 @@ const DRIVER_LISTS: Record<string, string> = {
   'hisi-acc-vfio-pci': 'hisi_acc',
   mlx5_vfio_pci: 'mlx5',
 };
+
+/** One list made of several (entries of later lists win); its source names them all. */
+export function mergeKnownFailures(lists: readonly KnownFailures[]): KnownFailures {
+  const entries = new Map<string, string>();
+  for (const list of lists) for (const [id, why] of list.entries) entries.set(id, why);
+  return { source: lists.map((l) => l.source).join(' + '), entries };
+}
+
+/**
+ * Every committed list that fits a device string: its driver's (or personality's) list, and for a real device
+ * on a Debian kernel (`uname -v` says Debian) the list of what Debian's kernel builds break whatever the driver.
+ */
+export function knownFailuresPathsForDevice(device: string, build: string = kernelBuild()): string[] {
+  const paths: string[] = [];
+  const driver = knownFailuresPathForDevice(device);
+  if (driver) paths.push(driver);
+  if (!device.startsWith('emulated:') && /\bDebian\b/.test(build)) paths.push(knownFailuresPathFor('debian-kernel'));
+  return paths;
+}
 
 /**
  * The committed list that fits a device string: `emulated:P…` → the personality's list; a real device →

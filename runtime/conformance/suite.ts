@@ -5,7 +5,7 @@
 import { VfioMigrationFlags } from '../../generated/constants.js';
 import { CheckContext, SetupFailure, type DeviceFacts, type SuiteOptions } from './context.js';
 import { checkFor } from './checks/index.js';
-import type { AccessPaths } from './checks/access-paths.js';
+import { isAccessPathRule, type AccessPaths } from './checks/access-paths.js';
 import { structArgszRule } from './checks/struct-argsz.js';
 import type { KnownFailures } from './known-failures.js';
 import { GET, PROBE, SET, RawDevice } from './raw-device.js';
@@ -22,6 +22,12 @@ export interface ConformanceInput {
   options?: Partial<SuiteOptions>;
   /** The device's access nodes, for the access-path rules (fresh opens next to the device under test). */
   access?: AccessPaths;
+  /**
+   * For a real device: the kernel lets one open at a time bind a device through its cdev (and one process
+   * hold its group), so the access-path rules run first, with the device closed, and the device is opened
+   * again for the rest. Without it those rules open the nodes while the device stays open (the emulator).
+   */
+  exclusive?: { release(): Promise<void>; reopen(): Promise<number> };
   /** Called after each rule, for progress output. */
   onResult?: (r: RuleResult) => void;
 }
@@ -59,13 +65,11 @@ function classify(
 export async function runConformance(input: ConformanceInput): Promise<Report> {
   const began = performance.now();
   const options: SuiteOptions = { withForbidden: false, forbiddenTimeoutMs: 3000, emulated: false, ...input.options };
-  const raw = new RawDevice(input.deviceFd, input.device);
-  const facts = learnFacts(raw, input.spec);
   const rules = [...Object.values(input.spec.rules), structArgszRule].filter(
     (r) => !input.only?.length || input.only.some((o) => r.id === o || r.id.startsWith(`${o}.`)),
   );
-  const results: RuleResult[] = [];
-  for (const rule of rules) {
+  const byRule = new Map<string, RuleResult>();
+  const judge = async (rule: SpecRule, raw: RawDevice, facts: DeviceFacts, resetAfter: boolean) => {
     const t0 = performance.now();
     const logStart = raw.log.length;
     const ctx = new CheckContext(raw, input.spec, rule, facts, options);
@@ -86,8 +90,10 @@ export async function runConformance(input: ConformanceInput): Promise<Report> {
           ctx.fail('setting up the check', 'the device reaches the state the check needs', message);
         }
       } finally {
-        raw.closeDataFds();
-        raw.reset();
+        if (resetAfter) {
+          raw.closeDataFds();
+          raw.reset();
+        }
       }
     }
     const onlyShould = ctx.mismatches.length > 0 && ctx.mismatches.every((m) => m.strength === 'should');
@@ -105,9 +111,33 @@ export async function runConformance(input: ConformanceInput): Promise<Report> {
       calls: raw.log.length - logStart,
       ms: Math.round(performance.now() - t0),
     };
+    byRule.set(rule.id, result);
+    raw.log.length = 0; // the log only needs to reach back to the current check
+    return result;
+  };
+
+  // Access-path rules on a real device: judged first, while the device under test is closed.
+  let deviceFd = input.deviceFd;
+  const accessFirst = input.exclusive && input.access ? rules.filter(isAccessPathRule) : [];
+  if (accessFirst.length) {
+    await input.exclusive!.release();
+    try {
+      const noDevice = new RawDevice(-1, input.device);
+      const noFacts: DeviceFacts = { migrationFlags: null, caps: null, dmaLogging: false };
+      for (const rule of accessFirst) await judge(rule, noDevice, noFacts, false);
+    } finally {
+      deviceFd = await input.exclusive!.reopen();
+    }
+  }
+
+  const raw = new RawDevice(deviceFd, input.device);
+  const facts = learnFacts(raw, input.spec);
+  // Results come out in the spec's order; those judged first are announced when their turn comes.
+  const results: RuleResult[] = [];
+  for (const rule of rules) {
+    const result = byRule.get(rule.id) ?? (await judge(rule, raw, facts, true));
     results.push(result);
     input.onResult?.(result);
-    raw.log.length = 0; // the log only needs to reach back to the current check
   }
   const unknownListed = [...(input.knownFailures?.entries.keys() ?? [])].filter(
     (id) => !rules.some((r) => r.id === id),

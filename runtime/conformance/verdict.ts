@@ -50,6 +50,8 @@ export interface Summary {
 export interface Report {
   device: string;
   spec: string;
+  /** The kernel that answered (a real device): `7.3.4 (7.3.4+deb13-amd64)`. */
+  kernel?: string;
   capabilities: string | null;
   knownFailures: string | null;
   results: RuleResult[];

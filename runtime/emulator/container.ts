@@ -97,7 +97,8 @@ export class LegacyPath {
         const fd = call.readMem(call.arg, 4).readInt32LE(0);
         if (group.container) return fail(Errno.EINVAL); // group.set_container.twice
         const link = fd >= 0 ? readlinkOrNull(`/proc/${call.pid}/fd/${fd}`) : null;
-        if (link !== this.containerPath && link !== this.iommufdPath) return fail(Errno.EBADF); // .bad_fd
+        if (link === null) return fail(Errno.EBADF); // not an open fd
+        if (link !== this.containerPath && link !== this.iommufdPath) return fail(Errno.EBADFD); // .bad_fd (6.2+)
         // An iommufd in compat mode behaves as a type1 container here.
         const container =
           link === this.containerPath ? this.containerOf(fd) : { groups: new Set<GroupState>(), iommuType: 3 };

@@ -126,6 +126,7 @@ export const Errno = {
   ENOSYS: 38,
   ENOMSG: 42,
   EOVERFLOW: 75,
+  EBADFD: 77,
   EMSGSIZE: 90,
   EOPNOTSUPP: 95,
   EADDRINUSE: 98,

@@ -462,14 +462,18 @@ export const groupSetContainerTwice = rule('group.set_container.twice', {
   errno: 'EINVAL',
 });
 
-/** SET_CONTAINER with an fd that is not a container (or iommufd) fails with EBADF. */
+/**
+ * SET_CONTAINER with an open fd that is neither a container nor an iommufd fails with EBADFD (an fd number that
+ * is not open at all gets EBADF). drivers/vfio/group.c vfio_group_ioctl_set_container: EBADFD since 6.2 ("vfio-iommufd:
+ * Allow iommufd to be used in place of a container fd"), EINVAL before; real 7.3.4 answers EBADFD for /dev/null.
+ */
 export const groupSetContainerBadFd = rule('group.set_container.bad_fd', {
-  since: '3.6',
+  since: '6.2',
   kind: 'errno',
   op: 'VFIO_GROUP_SET_CONTAINER',
   on: Group,
-  condition: 'not a container fd',
-  errno: 'EBADF',
+  condition: 'an open fd that is not a container or an iommufd',
+  errno: 'EBADFD',
 });
 
 /** SET_IOMMU needs a group attached first. */

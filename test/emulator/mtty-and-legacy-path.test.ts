@@ -56,8 +56,12 @@ describe('container and group', () => {
     status.writeUInt32LE(8);
     expect(rawIoctl(group, VFIO_GROUP_GET_STATUS, status)).toBe(0);
     expect(status.readUInt32LE(4)).toBe(1); // VIABLE
+    // An open fd that is neither a container nor an iommufd: EBADFD, as real 6.12 and 7.3 answer
+    // (drivers/vfio/group.c vfio_group_ioctl_set_container); an fd number that is not open: EBADF.
     const notContainer = Buffer.alloc(4);
     notContainer.writeInt32LE(0); // stdin
+    expect(rawIoctl(group, VFIO_GROUP_SET_CONTAINER, notContainer)).toBe('EBADFD');
+    notContainer.writeInt32LE(99_999);
     expect(rawIoctl(group, VFIO_GROUP_SET_CONTAINER, notContainer)).toBe('EBADF');
     const fdArg = Buffer.alloc(4);
     fdArg.writeInt32LE(container);

@@ -1,52 +1,30 @@
-// Downloads and unpacks the Debian kernels and helpers each route needs, cached under build/kernel-cache.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// Downloads (once) and unpacks (once) the pinned Debian kernels of debian-kernels.ts into the cache.
+// Warm runs touch no network: a package counts as present when its .deb is in the cache folder.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, runShell, shellQuote } from './exec.js';
-import { aptRoot, cacheRoot, debsDir } from './paths.js';
-import { PrivateApt, debFileName, systemDebianMirror, type PackageRef } from './private-apt.js';
+import {
+  debianKernels,
+  trixieLibc,
+  type DebianKernel,
+  type DebianKernelName,
+  type DebianSuite,
+} from './debian-kernels.js';
+import { debsDir, kernelAptRoot, kernelsRoot } from './paths.js';
+import { PrivateApt, systemDebianMirror } from './private-apt.js';
 
-/** Thrown when the packages cannot be obtained at all (no network, mirror down): the run is skipped. */
+/** Thrown when packages cannot be obtained at all (no network, mirror down): the run is skipped. */
 export class PackagesUnavailable extends Error {}
 
-export interface RouteAFiles {
-  /** Kernel release string, e.g. "6.12.95+deb12-amd64". */
-  release: string;
-  /** Image, headers, -common and kbuild unpacked into one tree, so the packages' relative links resolve. */
-  root: string;
-  vmlinuz: string;
-  modulesDir: string;
-  headersDir: string;
-  commonDir: string;
-  mttySource: string;
-  libcDevInclude: string;
-}
+/** Thrown when the mirror answers but no longer has a pinned version: the pin must move (a failure). */
+export class PinnedVersionGone extends Error {}
 
-export interface RouteBFiles {
-  release: string;
-  root: string;
-  vmlinuz: string;
-  modulesDir: string;
-}
-
-interface Manifest {
-  routeA?: { release: string; packages: PackageRef[] };
-  routeB?: { release: string; packages: PackageRef[] };
-}
-
-const manifestFile = join(cacheRoot, 'packages.json');
-
-function readManifest(): Manifest {
-  return existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : {};
-}
-
-function allDownloaded(refs: readonly PackageRef[] | undefined): boolean {
-  return !!refs && refs.every((ref) => existsSync(join(debsDir, debFileName(ref))));
-}
+const suites: DebianSuite[] = ['bookworm', 'bookworm-backports', 'trixie', 'trixie-backports'];
 
 let aptReady: PrivateApt | undefined;
 function privateApt(): PrivateApt {
   if (!aptReady) {
-    const apt = new PrivateApt(aptRoot, systemDebianMirror());
+    const apt = new PrivateApt(kernelAptRoot, systemDebianMirror(), suites);
     try {
       apt.update();
     } catch (error) {
@@ -57,117 +35,127 @@ function privateApt(): PrivateApt {
   return aptReady;
 }
 
-/** The kernel release the linux-image-amd64 meta package of `suite` points at, with its version. */
-function kernelOf(apt: PrivateApt, suite: string): { release: string; version: string } {
-  const metaVersion = apt.versionIn('linux-image-amd64', suite);
-  const depends = apt.field('linux-image-amd64', metaVersion, 'Depends');
-  const match = /linux-image-(\S+)-amd64 \(= ([^)]+)\)/.exec(depends);
-  if (!match?.[1] || !match[2]) throw new Error(`unexpected linux-image-amd64 Depends: ${depends}`);
-  return { release: `${match[1]}-amd64`, version: match[2] };
+/** The cached .deb of name=version, whatever its architecture field (amd64 or all), or undefined. */
+function cachedDeb(name: string, version: string): string | undefined {
+  if (!existsSync(debsDir)) return undefined;
+  const prefix = `${name}_${version.replace(/:/g, '%3a')}_`;
+  const file = readdirSync(debsDir).find((f) => f.startsWith(prefix) && f.endsWith('.deb'));
+  return file ? join(debsDir, file) : undefined;
 }
 
-function resolveRouteA(apt: PrivateApt): { release: string; packages: PackageRef[] } {
-  const { release, version } = kernelOf(apt, 'bookworm-backports');
-  const series = /^(\d+\.\d+)/.exec(release)?.[1] ?? '';
-  // The headers package names its -common and kbuild companions (kbuild's name varies between versions).
-  const headersDepends = apt.field(`linux-headers-${release}`, version, 'Depends');
-  const companions = [...headersDepends.matchAll(/\b(linux-(?:headers-[^\s,]+-common|kbuild-[^\s,]+))/g)];
-  if (companions.length !== 2) throw new Error(`unexpected linux-headers Depends: ${headersDepends}`);
-  const names = [
-    `linux-image-${release}`,
-    `linux-headers-${release}`,
-    ...companions.map((match) => match[1] ?? ''),
-    `linux-source-${series}`,
-    'linux-libc-dev',
-  ];
-  return { release, packages: names.map((name) => apt.ref(name, version)) };
-}
-
-function resolveRouteB(apt: PrivateApt): { release: string; packages: PackageRef[] } {
-  const { release, version } = kernelOf(apt, 'bookworm');
-  return { release, packages: [apt.ref(`linux-image-${release}`, version)] };
-}
-
-/** Resolves (once, then from the manifest) and downloads a route's packages. */
-function ensurePackages(route: 'routeA' | 'routeB'): { release: string; packages: PackageRef[] } {
-  const manifest = readManifest();
-  const cached = manifest[route];
-  if (cached && allDownloaded(cached.packages)) return cached;
-  const apt = privateApt();
-  let resolved: { release: string; packages: PackageRef[] };
-  try {
-    resolved = route === 'routeA' ? resolveRouteA(apt) : resolveRouteB(apt);
-  } catch (error) {
-    throw new PackagesUnavailable(`package versions not resolvable: ${(error as Error).message}`);
+/** Answers the .deb paths of exactly these versions, downloading the missing ones with the private apt. */
+export function ensureDebs(packages: readonly { name: string; version: string; suite: DebianSuite }[]): string[] {
+  const missing = packages.filter((p) => !cachedDeb(p.name, p.version));
+  if (missing.length) {
+    const apt = privateApt();
+    for (const p of missing) {
+      const versions = apt.versionsIn(p.name, p.suite);
+      if (!versions.includes(p.version))
+        throw new PinnedVersionGone(
+          `${p.name} ${p.version} is no longer in ${p.suite} (the mirror has ${versions.join(', ') || 'none'}); ` +
+            'move the pin in test/kernel/debian-kernels.ts',
+        );
+    }
+    try {
+      apt.download(
+        missing.map((p) => apt.ref(p.name, p.version)),
+        debsDir,
+      );
+    } catch (error) {
+      throw new PackagesUnavailable(`apt-get download failed: ${(error as Error).message}`);
+    }
   }
-  try {
-    apt.download(resolved.packages, debsDir);
-  } catch (error) {
-    throw new PackagesUnavailable(`apt-get download failed: ${(error as Error).message}`);
-  }
-  writeFileSync(manifestFile, JSON.stringify({ ...readManifest(), [route]: resolved }, null, 2));
-  return resolved;
+  return packages.map((p) => {
+    const deb = cachedDeb(p.name, p.version);
+    if (!deb) throw new PackagesUnavailable(`${p.name} ${p.version}: downloaded but not found in ${debsDir}`);
+    return deb;
+  });
 }
 
 /** Runs `produce` into a temporary directory and renames it into place, so a half-done step never counts as cached. */
-function once(target: string, produce: (dir: string) => void): string {
+export function once(target: string, produce: (dir: string) => void): string {
   if (existsSync(target)) return target;
-  const partial = `${target}.partial`;
+  const partial = `${target}.partial-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
   produce(partial);
-  renameSync(partial, target);
+  // Another run may have finished the same step meanwhile: keep theirs.
+  if (existsSync(target)) rmSync(partial, { recursive: true, force: true });
+  else renameSync(partial, target);
   return target;
 }
 
-function unpack(refs: readonly PackageRef[], into: string): void {
-  for (const ref of refs) run('dpkg', ['-x', join(debsDir, debFileName(ref)), into]);
+function unpack(debs: readonly string[], into: string): void {
+  for (const deb of debs) run('dpkg', ['-x', deb, into]);
 }
 
-function byName(refs: readonly PackageRef[], prefix: string): PackageRef {
-  const ref = refs.find((candidate) => candidate.name.startsWith(prefix));
-  if (!ref) throw new Error(`no package ${prefix}*`);
-  return ref;
+export interface KernelFiles {
+  kernel: DebianKernel;
+  /** Folder of this release in the cache (kernels/<release>/). */
+  home: string;
+  /** Image (and headers, -common, kbuild) unpacked into one tree, so the packages' relative links resolve. */
+  root: string;
+  vmlinuz: string;
+  modulesDir: string;
 }
 
-export function fetchRouteA(): RouteAFiles {
-  mkdirSync(cacheRoot, { recursive: true });
-  const { release, packages } = ensurePackages('routeA');
-  const base = release.replace(/-amd64$/, '');
-  const series = /^(\d+\.\d+)/.exec(release)?.[1] ?? '';
-  const treePackages = packages.filter((ref) => !/^linux-(source|libc-dev)/.test(ref.name));
-  const root = once(join(cacheRoot, `root-${release}`), (dir) => unpack(treePackages, dir));
-  const libcDevRoot = once(join(cacheRoot, `libc-dev-${series}`), (dir) =>
-    unpack([byName(packages, 'linux-libc-dev')], dir),
-  );
+export interface BuildableKernelFiles extends KernelFiles {
+  headersDir: string;
+  mttySource: string;
+}
+
+function packagesOf(kernel: DebianKernel, names: readonly string[]) {
+  return names.map((name) => ({ name, version: kernel.version, suite: kernel.suite }));
+}
+
+export function fetchKernel(name: DebianKernelName): KernelFiles {
+  const kernel: DebianKernel = debianKernels[name];
+  const home = join(kernelsRoot, kernel.release);
+  mkdirSync(home, { recursive: true });
+  const debs = ensureDebs(packagesOf(kernel, [...kernel.image, ...kernel.build]));
+  const root = once(join(home, 'root'), (dir) => unpack(debs, dir));
+  return { kernel, home, root, vmlinuz: join(root, kernel.vmlinuz), modulesDir: join(root, kernel.modulesDir) };
+}
+
+/** A kernel plus what an out-of-tree mtty build needs: headers and the one source file. */
+export function fetchBuildableKernel(name: DebianKernelName): BuildableKernelFiles {
+  const files = fetchKernel(name);
+  const { kernel } = files;
+  if (!kernel.source || !kernel.build.length) throw new Error(`${name} has no headers or source pinned`);
+  const [sourceDeb] = ensureDebs(packagesOf(kernel, [kernel.source]));
   // Only one file of the 150 MB source tarball is needed: stream it out without unpacking the rest.
-  const mttyDir = once(join(cacheRoot, `mtty-src-${release}`), (dir) => {
-    const deb = join(debsDir, debFileName(byName(packages, 'linux-source-')));
+  const mttyDir = once(join(files.home, 'mtty-src'), (dir) =>
     runShell(
-      `dpkg-deb --fsys-tarfile ${shellQuote(deb)} | tar -xO --wildcards './usr/src/linux-source-*.tar.xz'` +
-        ` | tar -xJO --wildcards '*/samples/vfio-mdev/mtty.c' > ${shellQuote(join(dir, 'mtty.c'))}`,
-    );
-  });
+      `dpkg-deb --fsys-tarfile ${shellQuote(sourceDeb!)} | tar -xO --wildcards './usr/src/linux-source-*.tar.xz'` +
+        ` | xz -dc | tar -xO --wildcards '*/samples/vfio-mdev/mtty.c' > ${shellQuote(join(dir, 'mtty.c'))}`,
+    ),
+  );
   return {
-    release,
-    root,
-    vmlinuz: join(root, 'boot', `vmlinuz-${release}`),
-    modulesDir: join(root, 'lib', 'modules', release),
-    headersDir: join(root, 'usr', 'src', `linux-headers-${release}`),
-    commonDir: join(root, 'usr', 'src', `linux-headers-${base}-common`),
+    ...files,
+    headersDir: join(files.root, 'usr', 'src', `linux-headers-${kernel.release}`),
     mttySource: join(mttyDir, 'mtty.c'),
-    libcDevInclude: join(libcDevRoot, 'usr', 'include'),
   };
 }
 
-export function fetchRouteB(): RouteBFiles {
-  mkdirSync(cacheRoot, { recursive: true });
-  const { release, packages } = ensurePackages('routeB');
-  const root = once(join(cacheRoot, `root-${release}`), (dir) => unpack(packages, dir));
-  return {
-    release,
-    root,
-    vmlinuz: join(root, 'boot', `vmlinuz-${release}`),
-    modulesDir: join(root, 'lib', 'modules', release),
-  };
+/** The whole linux-source tree of a kernel (the cdev kernel is built from it), unpacked once. */
+export function fetchKernelSource(name: DebianKernelName, into: string): string {
+  const kernel: DebianKernel = debianKernels[name];
+  if (!kernel.source) throw new Error(`${name} has no source package pinned`);
+  const [sourceDeb] = ensureDebs(packagesOf(kernel, [kernel.source]));
+  const dir = once(into, (partial) =>
+    runShell(
+      `dpkg-deb --fsys-tarfile ${shellQuote(sourceDeb!)} | tar -xO --wildcards './usr/src/linux-source-*.tar.xz'` +
+        ` | xz -dc -T2 | tar -x -C ${shellQuote(partial)}`,
+    ),
+  );
+  const [tree] = readdirSync(dir).filter((entry) => entry.startsWith('linux-source-'));
+  if (!tree) throw new Error(`no linux-source-* folder in ${dir}`);
+  return join(dir, tree);
+}
+
+/** trixie's libc unpacked (its loader runs the kbuild helpers that need glibc ≥ 2.38). */
+export function fetchTrixieLibc(): string {
+  const [deb] = ensureDebs([trixieLibc]);
+  const dir = once(join(kernelsRoot, `libc6-${trixieLibc.version}`), (partial) => unpack([deb!], partial));
+  return join(dir, 'usr', 'lib', 'x86_64-linux-gnu');
 }

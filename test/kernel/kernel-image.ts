@@ -1,6 +1,6 @@
 // Turns Debian's compressed bzImage into the plain vmlinux ELF, which QEMU boots through its PVH entry
 // (saves the in-guest decompression, slow under TCG). 6.12 ships zstd, 6.1 ships xz.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { run } from './exec.js';
 
 const decompressors = [
@@ -33,6 +33,7 @@ export function bootableKernel(vmlinuz: string): string {
   writeFileSync(compressed, payload.subarray(0, payload.length - 4));
   const [command, args] = decompressor.command(compressed, `${elf}.partial`);
   run(command, args);
+  rmSync(compressed);
   renameSync(`${elf}.partial`, elf);
   return elf;
 }

@@ -1,7 +1,9 @@
 /**
  * Rules about reaching a device (group/container, cdev/iommufd). They need fresh opens of the access
- * nodes, next to the device under test: done when the caller hands the suite those paths (emulated devices,
- * whose nodes keep state per open), skipped for real devices so the opened device stays undisturbed.
+ * nodes: done when the caller hands the suite those paths — an emulated device's (whose nodes keep state per
+ * open, so the device under test can stay open), or a real device's, which the suite then closes while these
+ * rules run (the kernel binds a device through one cdev open at a time). A node the kernel does not have
+ * (no /dev/iommu without CONFIG_IOMMUFD, ...) skips the rules that need it, saying so.
  */
 import { closeSync, openSync } from 'node:fs';
 import {
@@ -24,18 +26,28 @@ export interface AccessPaths {
   group?: string;
   cdev?: string;
   iommufd?: string;
+  /** Why a node is missing, when the caller looked for it and the system has none. */
+  absent?: Partial<Record<'container' | 'group' | 'cdev' | 'iommufd', string>>;
 }
 
 const ACCESS_FD_KINDS = new Set(['group', 'container', 'device_cdev', 'iommufd']);
+
+/** Is this one of the rules about reaching a device (judged on fresh opens of its nodes)? */
+export function isAccessPathRule(rule: SpecRule): boolean {
+  return !!rule.on && ACCESS_FD_KINDS.has(rule.on) && rule.id in BODIES;
+}
 
 /** Open nodes for one check, closed when it ends. */
 function opener(ctx: CheckContext, paths: AccessPaths | undefined) {
   const opened: number[] = [];
   return {
-    open(which: keyof AccessPaths): number {
+    open(which: 'container' | 'group' | 'cdev' | 'iommufd'): number {
       const path = paths?.[which];
       if (!path)
-        ctx.skip(`needs its own open of the ${which} node; not done for a real device, to leave it undisturbed`);
+        ctx.skip(
+          paths?.absent?.[which] ??
+            `needs its own open of the ${which} node; not done for a real device, to leave it undisturbed`,
+        );
       const fd = openSync(path, 'r+');
       opened.push(fd);
       ctx.raw.log.push(`open(${path}) → fd ${fd}`);

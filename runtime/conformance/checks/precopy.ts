@@ -1,4 +1,5 @@
 /** VFIO_MIG_GET_PRECOPY_INFO: its argument checks, byte accounting while reading, and the v2 opt-in. */
+import { describeKernel, featureAvailable } from '../../kernel-release.js';
 import type { CheckContext } from '../context.js';
 import { GET, SET } from '../raw-device.js';
 import type { Check } from './check.js';
@@ -131,6 +132,24 @@ function v2Feature(ctx: CheckContext): { index: number; short: string; since: st
   return f;
 }
 
+/**
+ * The feature answered ENOTTY: a skip on a kernel older than its `since` (or an emulated device, or an unknown
+ * release); on a kernel that should have it, a mismatch naming the release.
+ */
+function unknownFeature(ctx: CheckContext, f: { short: string; since: string }): void {
+  const kernel = ctx.options.emulated ? null : ctx.options.kernel;
+  const available = kernel ? featureAvailable(ctx.spec, kernel, f.short) : null;
+  if (available === true) {
+    ctx.fail(`SET ${f.short}`, `success (Linux ${describeKernel(kernel!)} has it: it arrived in ${f.since})`, 'ENOTTY');
+    return;
+  }
+  ctx.skip(
+    kernel && available === false
+      ? `${f.short} arrived in ${f.since}; this kernel is ${describeKernel(kernel)} (ENOTTY)`
+      : `${f.short} is unknown to this kernel (ENOTTY; it arrived in ${f.since})`,
+  );
+}
+
 export const precopyV2NeedsPreCopy: Check = {
   rule: 'precopy.v2.needs_pre_copy',
   run(ctx) {
@@ -139,8 +158,7 @@ export const precopyV2NeedsPreCopy: Check = {
     if (ctx.facts.migrationFlags === null) ctx.skip('the device does not support migration');
     const f = v2Feature(ctx);
     const { result } = ctx.raw.feature({ index: f.index, bits: SET, argsz: 8, label: `SET ${f.short}` });
-    if (!result.ok && result.errno === 'ENOTTY' && ctx.rule.errno !== 'ENOTTY')
-      ctx.skip(`${f.short} is unknown to this kernel (ENOTTY; it arrived in ${f.since})`);
+    if (!result.ok && result.errno === 'ENOTTY' && ctx.rule.errno !== 'ENOTTY') return unknownFeature(ctx, f);
     ctx.expectOutcome(`SET ${f.short} on a device without PRE_COPY`, ctx.rule.errno ?? f.missing, result);
   },
 };
@@ -152,8 +170,7 @@ export const precopyV2Flags: Check = {
     const f = v2Feature(ctx);
     const { fd } = ctx.reachWithFd('PRE_COPY');
     const { result } = ctx.raw.feature({ index: f.index, bits: SET, argsz: 8, label: `SET ${f.short}` });
-    if (!result.ok && result.errno === 'ENOTTY')
-      ctx.skip(`${f.short} is unknown to this kernel (ENOTTY; it arrived in ${f.since})`);
+    if (!result.ok && result.errno === 'ENOTTY') return unknownFeature(ctx, f);
     if (!ctx.expectOutcome(`SET ${f.short}`, 'success', result)) return;
     const info = ctx.raw.precopyInfo(fd, 24, 0xfffffffe);
     if (!ctx.expectOutcome('PRECOPY_INFO after the opt-in', 'success', info.result)) return;

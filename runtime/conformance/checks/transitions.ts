@@ -2,6 +2,7 @@
  * The state machine: every (state, request) pair of the device's capability set, with the resulting
  * state and data-fd effect the spec's derived path and arcs predict; refused and forbidden requests.
  */
+import { blockedRequest, describeFix, describeKernel } from '../../kernel-release.js';
 import { arcOf, forbiddenFor, stateExists } from '../spec-data.js';
 import type { CheckContext } from '../context.js';
 import { featureCallWithWatchdog } from '../forbidden-call.js';
@@ -94,7 +95,20 @@ export const setForbidden: Check = {
     );
     if (!pairs.length)
       ctx.skip(`no forbidden request applies to a ${ctx.caps} device (the targets do not exist there)`);
+    // What this kernel answers, from the spec's version data (a release before the fix never returns).
+    const kernel = ctx.options.emulated ? null : ctx.options.kernel;
+    const predicted = kernel ? pairs.map((f) => ({ f, ...blockedRequest(ctx.spec, kernel, f.from, f.to) })) : [];
+    const hangs = predicted.find((p) => p.answer === 'hang');
+    if (hangs && kernel)
+      ctx.skip(
+        `Linux ${describeKernel(kernel)} never returns from ${hangs.f.from} → ${hangs.f.to} (${describeFix(hangs.fix!)}); ` +
+          'not issued, the request would spin in the kernel for good',
+      );
     if (!ctx.options.emulated && !ctx.options.withForbidden) {
+      if (predicted.length && predicted.every((p) => p.status === 'fixed'))
+        ctx.skip(
+          `this kernel (${describeKernel(kernel!)}) answers them with ${predicted[0]!.answer} (${describeFix(predicted[0]!.fix!)}); pass --with-forbidden to issue them`,
+        );
       const fix = ctx.spec.kernelFixes?.find((k) => pairs.some((p) => p.kernelFix === k.id));
       ctx.skip(
         fix
@@ -102,6 +116,11 @@ export const setForbidden: Check = {
           : 'a real kernel may never return from these requests; pass --with-forbidden to issue them anyway',
       );
     }
+    for (const p of predicted)
+      if (p.status === 'fixed' || p.status === 'unaffected')
+        ctx.note(
+          `${p.f.from} → ${p.f.to}: ${p.answer} expected on ${describeKernel(kernel!)} (${p.status}: ${describeFix(p.fix!)})`,
+        );
     for (const f of pairs) {
       ctx.reach(f.from);
       const buf = Buffer.alloc(16);

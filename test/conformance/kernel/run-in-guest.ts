@@ -1,11 +1,19 @@
-// The conformance suite against real mtty now runs inside route A of the kernel test (`vfio-uapi conform
-// … --known-failures auto` in the 6.12 guest, next to the migration checks): this boots that one guest
-// and prints only the suite's rows. Usage: node --import tsx test/conformance/kernel/run-in-guest.ts
+// The conformance suite against real mtty runs inside the mtty routes of the kernel test (`vfio-uapi conform
+// … --known-failures auto --with-forbidden --format ktap` in the guest, next to the migration checks): this boots
+// one of those guests and prints only the suite's rows and its KTAP.
+// Usage: node --import tsx test/conformance/kernel/run-in-guest.ts [ROUTE]   (6.12.95, 6.12.117, 7.3.4, cdev)
 import { bundleGuestEntry } from '../../kernel/guest-bundle.js';
-import { runSuite } from '../../kernel/routes.js';
+import { routes, runRoute } from '../../kernel/routes.js';
 
-const run = await runSuite('mtty', await bundleGuestEntry());
-const rows = run.checks.filter((c) => c.id.startsWith('a.conform.') || !c.pass);
+const name = process.argv[2] ?? '7.3.4';
+const route = routes.find((r) => r.name === name && r.suite === 'mtty');
+if (!route) {
+  console.error(`no mtty route ${name}; have ${routes.filter((r) => r.suite === 'mtty').map((r) => r.name)}`);
+  process.exit(2);
+}
+const run = await runRoute(route, await bundleGuestEntry());
+if (run.ktap) console.log(run.ktap);
+const rows = run.checks.filter((c) => c.id.startsWith('conform.') || !c.pass);
 for (const c of rows)
   console.log(
     `${c.pass ? 'ok  ' : 'FAIL'} ${c.id}: ${c.pass ? c.observed : `expected ${c.expected}, observed ${c.observed}`}${c.note ? ` — ${c.note}` : ''}`,

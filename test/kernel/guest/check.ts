@@ -11,6 +11,8 @@ export interface Check {
 export interface GuestResults {
   suite: string;
   checks: Check[];
+  /** `vfio-uapi conform --format ktap` as the guest printed it. */
+  ktap?: string;
   /** Set when the suite stopped early on an exception. */
   error?: string;
 }
@@ -18,6 +20,8 @@ export interface GuestResults {
 /** Collects checks; each `expect` compares rendered strings so the report shows exactly what was compared. */
 export class CheckList {
   readonly checks: Check[] = [];
+  /** Called after every step, so what was found survives a guest that freezes later (results written as they come). */
+  persist: () => void = () => {};
 
   /** A result judged elsewhere (e.g. one conformance rule). */
   add(check: Check): void {
@@ -40,5 +44,6 @@ export class CheckList {
     } catch (error) {
       this.checks.push({ id, expected: 'no exception', observed: String((error as Error).message), pass: false });
     }
+    this.persist();
   }
 }

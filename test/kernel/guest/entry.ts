@@ -8,8 +8,28 @@ import { runEduChecks } from './checks-edu.js';
 import { runHangCheck, triggerHang } from './checks-hang.js';
 import { runMttyChecks } from './checks-mtty.js';
 
-async function runSuite(suite: string, list: CheckList, workDir: string): Promise<void> {
-  if (suite === 'mtty') return runMttyChecks(list, workDir);
+async function runSuite(suite: string, list: CheckList, workDir: string, results: GuestResults): Promise<void> {
+  if (suite === 'mtty') {
+    // Route parameters come from the kernel command line, exported by /init.
+    const ctx = {
+      list,
+      workDir,
+      access: process.env.vfiotest_access ?? 'group',
+      iommufdDriver: process.env.vfiotest_iommufd_driver === 'y',
+      ktap: undefined as string | undefined,
+    };
+    const persist = list.persist;
+    list.persist = () => {
+      if (ctx.ktap) results.ktap = ctx.ktap;
+      persist();
+    };
+    try {
+      await runMttyChecks(ctx);
+    } finally {
+      if (ctx.ktap) results.ktap = ctx.ktap;
+    }
+    return;
+  }
   if (suite === 'edu') return runEduChecks(list);
   if (suite === 'hang') return runHangCheck(list, fileURLToPath(import.meta.url));
   throw new Error(`unknown suite ${suite}`);
@@ -22,9 +42,11 @@ async function main(): Promise<void> {
   console.log(`vfiotest: node ready at uptime ${readFileSync('/proc/uptime', 'utf8').split(' ')[0]} s`);
   const list = new CheckList();
   const results: GuestResults = { suite, checks: list.checks };
+  // A host that kills a frozen guest still finds every check done before the freeze.
+  if (resultsFile) list.persist = () => writeFileSync(resultsFile, JSON.stringify(results, null, 2));
   try {
     // The results share is the one writable place the guest has: saved states go next to results.json.
-    await runSuite(suite, list, dirname(resultsFile ?? '/tmp/results.json'));
+    await runSuite(suite, list, dirname(resultsFile ?? '/tmp/results.json'), results);
   } catch (error) {
     // Checks gathered before the exception are still reported.
     results.error = (error as Error).stack ?? String(error);

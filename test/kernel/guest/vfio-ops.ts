@@ -21,7 +21,15 @@ export const ioctls = {
 };
 
 export const featureFlags = { get: 1 << 16, set: 1 << 17, probe: 1 << 18 };
-export const features = { pciVfToken: 0, migration: 1, migDeviceState: 2, lowPowerEntry: 3, migDataSize: 9 };
+export const features = {
+  pciVfToken: 0,
+  migration: 1,
+  migDeviceState: 2,
+  lowPowerEntry: 3,
+  dmaLoggingStart: 6,
+  migDataSize: 9,
+  migPrecopyInfoV2: 12,
+};
 export const migState = {
   ERROR: 0,
   STOP: 1,
@@ -197,11 +205,21 @@ export function setState(device: number, state: number, argsz = 16): { result: S
   return { result, dataFd: buffer.readInt32LE(12) };
 }
 
-export function precopyInfo(dataFd: number): { result: SysResult; initial: number; dirty: number } {
+/** VFIO_MIG_GET_PRECOPY_INFO with `flags` as the caller's input; answers what the kernel left in the struct. */
+export function precopyInfo(
+  dataFd: number,
+  flags = 0,
+): { result: SysResult; flags: number; initial: number; dirty: number } {
   const info = Buffer.alloc(24);
   info.writeUInt32LE(24, 0);
+  info.writeUInt32LE(flags >>> 0, 4);
   const result = sys.ioctl(dataFd, ioctls.migGetPrecopyInfo, info);
-  return { result, initial: Number(info.readBigUInt64LE(8)), dirty: Number(info.readBigUInt64LE(16)) };
+  return {
+    result,
+    flags: info.readUInt32LE(4),
+    initial: Number(info.readBigUInt64LE(8)),
+    dirty: Number(info.readBigUInt64LE(16)),
+  };
 }
 
 /** Reads until read() returns 0 or fails; answers the bytes and the sizes of each read. */
