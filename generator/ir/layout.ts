@@ -1,4 +1,5 @@
 import type { ArrayType, FieldType, FlexType, ScalarType, StructType, UnionType } from '../../spec/dsl/index.js';
+import type { IrPlacedField as PlacedField, IrStructVersion as VersionLayout } from './types.js';
 
 /** The ABIs we lay structs out for. */
 export type Abi = 'lp64' | 'i386';
@@ -176,25 +177,6 @@ export function layoutReleases(s: StructType | UnionType, since = s.since): stri
   };
   for (const t of Object.values(s.fields)) visit(t);
   return [...set].sort(compareRelease);
-}
-
-export interface PlacedField {
-  /** The field's C name (path for members of anonymous unions) in that release. */
-  name: string;
-  /** Its name in the current spec (what codecs and the IR call it). */
-  field: string;
-  /** C spelling of its type in that release. */
-  type: string;
-  flex: boolean;
-  lp64: { offset: number; size: number; align: number };
-  i386: { offset: number; size: number; align: number };
-}
-
-export interface VersionLayout {
-  since: string;
-  fields: PlacedField[];
-  lp64: { size: number; align: number };
-  i386: { size: number; align: number };
 }
 
 /** The struct's layout on both ABIs in every release it changed, oldest first (identical neighbours merged). */

@@ -40,6 +40,7 @@ import {
 } from '../sys/index.js';
 import { VfioError } from '../errors.js';
 import type { Endpoint } from './endpoints.js';
+import { processAlive } from '../sys/process.js';
 
 const O_EXCL = 0o200;
 
@@ -101,15 +102,6 @@ function statOrNull(path: string): Stats | null {
 
 function tempPrefix(target: string): string {
   return `.${basename(target)}.vfio-uapi-`;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Remove named temporaries of this target left by processes that no longer exist. */

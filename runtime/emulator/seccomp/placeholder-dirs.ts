@@ -8,18 +8,10 @@
 import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../../sys/process.js';
 
 const PREFIX = 'vfio-emulator-';
 const LEGACY_MAX_AGE_MS = 24 * 3600 * 1000;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Remove placeholder folders left by processes that no longer exist; returns how many were removed. */
 export function sweepStalePlaceholderDirs(dir = tmpdir()): number {
