@@ -11,7 +11,18 @@ import {
   VFIO_DEVICE_RESET,
 } from '../../generated/constants.js';
 import { startEmulator, type EmulatorHandle } from '../../runtime/emulator/index.js';
-import { dataSize, feature, getState, precopyInfo, rawIoctl, readAll, setState, State, writeAll } from './raw.js';
+import {
+  dataSize,
+  feature,
+  getState,
+  openCdevRaw,
+  precopyInfo,
+  rawIoctl,
+  readAll,
+  setState,
+  State,
+  writeAll,
+} from './raw.js';
 
 let emu: EmulatorHandle;
 const MLX5_SRC = 0,
@@ -19,23 +30,6 @@ const MLX5_SRC = 0,
   HISI_SRC = 2,
   HISI_DST = 3;
 const fds: number[] = [];
-
-/** cdev path: open, BIND, IOAS_ALLOC, ATTACH; returns the bound cdev fd. */
-function openCdev(index: number, iommufd: number): number {
-  const cdev = openSync(emu.devices[index]!.cdevPath, 'r+');
-  const bind = Buffer.alloc(24);
-  bind.writeUInt32LE(24, 0);
-  bind.writeInt32LE(iommufd, 8);
-  expect(rawIoctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, bind)).toBe(0);
-  const alloc = Buffer.alloc(12);
-  alloc.writeUInt32LE(12);
-  expect(rawIoctl(iommufd, IOMMU_IOAS_ALLOC, alloc)).toBe(0);
-  const attach = Buffer.alloc(16);
-  attach.writeUInt32LE(12, 0);
-  attach.writeUInt32LE(alloc.readUInt32LE(8), 8);
-  expect(rawIoctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, attach)).toBe(0);
-  return cdev;
-}
 
 beforeAll(async () => {
   emu = await startEmulator({
@@ -47,7 +41,7 @@ beforeAll(async () => {
     ],
   });
   const iommufd = openSync(emu.iommufdPath, 'r+');
-  for (const i of [0, 1, 2, 3]) fds.push(openCdev(i, iommufd));
+  for (const i of [0, 1, 2, 3]) fds.push(openCdevRaw(emu.devices[i]!.cdevPath, iommufd));
 });
 afterAll(() => emu.stop());
 

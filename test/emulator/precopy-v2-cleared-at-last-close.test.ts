@@ -7,15 +7,10 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  IOMMU_IOAS_ALLOC,
-  VFIO_DEVICE_ATTACH_IOMMUFD_PT,
-  VFIO_DEVICE_BIND_IOMMUFD,
-  VFIO_GROUP_GET_DEVICE_FD,
-} from '../../generated/constants.js';
+import { VFIO_GROUP_GET_DEVICE_FD } from '../../generated/constants.js';
 import { startEmulator, type EmulatorHandle } from '../../runtime/emulator/index.js';
 import { fcntl } from '../../runtime/sys/libc.js';
-import { feature, openViaGroup, precopyInfo, rawIoctl, setState, State } from './raw.js';
+import { feature, openCdevRaw, openViaGroup, precopyInfo, rawIoctl, setState, State } from './raw.js';
 
 /** fcntl F_DUPFD (include/uapi/asm-generic/fcntl.h): a new fd for the same open file. */
 const F_DUPFD = 0;
@@ -55,23 +50,8 @@ function deviceFdFrom(group: number, name: string): number {
   return fd as number;
 }
 
-/** cdev path: open, BIND, IOAS_ALLOC, ATTACH; the bound cdev fd. */
-function openCdev(index: number, bind = true): number {
-  const cdev = openSync(emu.devices[index]!.cdevPath, 'r+');
-  if (!bind) return cdev;
-  const b = Buffer.alloc(24);
-  b.writeUInt32LE(24, 0);
-  b.writeInt32LE(iommufd, 8);
-  expect(rawIoctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, b)).toBe(0);
-  const alloc = Buffer.alloc(12);
-  alloc.writeUInt32LE(12);
-  expect(rawIoctl(iommufd, IOMMU_IOAS_ALLOC, alloc)).toBe(0);
-  const attach = Buffer.alloc(16);
-  attach.writeUInt32LE(12, 0);
-  attach.writeUInt32LE(alloc.readUInt32LE(8), 8);
-  expect(rawIoctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, attach)).toBe(0);
-  return cdev;
-}
+/** The cdev of emulated device `index`, bound and attached unless `bind` is false. */
+const openCdev = (index: number, bind = true) => openCdevRaw(emu.devices[index]!.cdevPath, iommufd, bind);
 
 describe('the PRECOPY_INFOv2 opt-in is cleared at the device’s last close', () => {
   it('legacy path: kept while any device fd (or a dup of one) is open, gone once every one is closed', () => {

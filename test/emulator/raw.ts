@@ -5,6 +5,9 @@
 import { openSync } from 'node:fs';
 import {
   FEATURES,
+  IOMMU_IOAS_ALLOC,
+  VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+  VFIO_DEVICE_BIND_IOMMUFD,
   VFIO_DEVICE_FEATURE,
   VFIO_GROUP_GET_DEVICE_FD,
   VFIO_GROUP_SET_CONTAINER,
@@ -108,6 +111,25 @@ export function openViaGroup(containerPath: string, groupPath: string, name: str
   const setIommu = rawIoctl(container, VFIO_SET_IOMMU, 3);
   const device = rawIoctl(group, VFIO_GROUP_GET_DEVICE_FD, Buffer.from(name + '\0'));
   return { container, group, setContainer, setIommu, device };
+}
+
+/** cdev path: open the cdev, then (with `bind`) BIND_IOMMUFD, IOMMU_IOAS_ALLOC, ATTACH_IOMMUFD_PT; the cdev fd. */
+export function openCdevRaw(cdevPath: string, iommufd: number, bind = true): number {
+  const cdev = openSync(cdevPath, 'r+');
+  if (!bind) return cdev;
+  const b = Buffer.alloc(24);
+  b.writeUInt32LE(24, 0);
+  b.writeInt32LE(iommufd, 8);
+  if (rawIoctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, b) !== 0) throw new Error('VFIO_DEVICE_BIND_IOMMUFD failed');
+  const alloc = Buffer.alloc(12);
+  alloc.writeUInt32LE(12);
+  if (rawIoctl(iommufd, IOMMU_IOAS_ALLOC, alloc) !== 0) throw new Error('IOMMU_IOAS_ALLOC failed');
+  const attach = Buffer.alloc(16);
+  attach.writeUInt32LE(12, 0);
+  attach.writeUInt32LE(alloc.readUInt32LE(8), 8);
+  if (rawIoctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, attach) !== 0)
+    throw new Error('VFIO_DEVICE_ATTACH_IOMMUFD_PT failed');
+  return cdev;
 }
 
 export const State = {
