@@ -113,13 +113,39 @@ function updateInJs(sums: Int32Array, words: Int32Array): void {
   sums.set([a0, a1, a2, a3, b0, b1, b2, b3]);
 }
 
+/** The compiled module, once per thread (undefined: not tried yet; null: no wasm SIMD here). */
+let compiled: object | null | undefined;
+
+/**
+ * The compiled checksum module, or null where wasm SIMD is missing. A worker can be handed it (it is
+ * structured-cloneable) and instantiate it without compiling: see prepass-helper.mjs, which uses the layout
+ * in CHECKSUM_WASM_LAYOUT.
+ */
+export function checksumWasmModule(): object | null {
+  if (compiled === undefined) {
+    try {
+      compiled = WasmGlobal ? new WasmGlobal.Module(wasmModuleBytes()) : null;
+    } catch {
+      compiled = null; // no wasm SIMD here: the JS loop gives the same sums
+    }
+  }
+  return compiled;
+}
+
+/**
+ * Where an instance of the module keeps things: the eight lane sums as little-endian i32 at `sumsOffset`
+ * (a0..a3, b0..b3; update() reads and writes them there), and the I/O buffer of `bufferBytes` at `dataOffset`.
+ */
+export const CHECKSUM_WASM_LAYOUT = { sumsOffset: 0, dataOffset: DATA_OFFSET, bufferBytes: CHECKSUM_BUFFER_BYTES };
+
 function wasmUpdate(): { memory: ArrayBuffer; update: UpdateFn } | null {
-  if (!WasmGlobal) return null;
+  const module = checksumWasmModule();
+  if (!module || !WasmGlobal) return null;
   try {
-    const { exports } = new WasmGlobal.Instance(new WasmGlobal.Module(wasmModuleBytes()));
+    const { exports } = new WasmGlobal.Instance(module);
     return { memory: exports.memory.buffer, update: exports.update };
   } catch {
-    return null; // no wasm SIMD here: the JS loop gives the same sums
+    return null; // no memory for an instance: the JS loop gives the same sums
   }
 }
 
@@ -191,8 +217,8 @@ export class StreamChecksum {
     this.carried = left;
   }
 
-  /** The 64-bit checksum of everything added so far. Does not reset. */
-  digest(): bigint {
+  /** The lane sums of everything added so far (a partial last block zero-padded). Does not reset. */
+  laneSums(): LaneSums {
     const saved = this.sums.slice();
     if (this.carried) {
       // The last, partial block, zero-padded, in the scratch block after the sums; then put the sums back.
@@ -202,16 +228,69 @@ export class StreamChecksum {
     }
     const sums = this.sums.slice();
     this.sums.set(saved);
-    let lo = 0x76666331; // "1cfv"
-    let hi = 0x34366c66; // "fl64"
-    for (let i = 0; i < 8; i++) {
-      lo = mix32(lo ^ sums[i]!);
-      hi = mix32((hi + Math.imul(sums[i]!, 0x9e3779b1)) | 0);
-    }
-    lo = mix32(lo ^ (this.total >>> 0));
-    hi = mix32(hi ^ lo ^ Math.floor(this.total / 2 ** 32));
-    return (BigInt(hi) << 32n) | BigInt(lo);
+    return { sums, bytes: this.total };
   }
+
+  /** The 64-bit checksum of everything added so far. Does not reset. */
+  digest(): bigint {
+    return foldLaneSums(this.laneSums());
+  }
+
+  /** Start again from nothing (the same buffer, memory and engine). */
+  reset(): void {
+    this.sums.fill(0);
+    this.carried = 0;
+    this.total = 0;
+  }
+}
+
+/**
+ * A range's checksum before the fold: the eight lane sums (a0..a3, b0..b3, as i32) over its 16-byte blocks,
+ * a partial last block zero-padded, and its length in bytes. Ranges side by side combine exactly
+ * (combineLaneSums), so parts of one input can be summed apart (in parallel) and folded once (foldLaneSums).
+ */
+export interface LaneSums {
+  readonly sums: Int32Array;
+  readonly bytes: number;
+}
+
+/** The lane sums of nothing. */
+export function emptyLaneSums(): LaneSums {
+  return { sums: new Int32Array(8), bytes: 0 };
+}
+
+/**
+ * The lane sums of `first` followed by `second`, as one pass over both gives them. `first` must be whole
+ * 16-byte blocks (only an input's last range may end in a padded block). Per lane, with n2 the blocks of
+ * `second` (a padded last one counted): a = a1 + a2 and b = b1 + b2 + n2·a1, mod 2^32 — in one pass, each of
+ * `second`'s blocks adds to b its own running a plus the a1 it started from.
+ */
+export function combineLaneSums(first: LaneSums, second: LaneSums): LaneSums {
+  if (first.bytes % 16 !== 0)
+    throw new RangeError(
+      `lane sums combine after whole 16-byte blocks only (the first range has ${first.bytes} bytes)`,
+    );
+  // n2 may pass 2^32: imul takes it mod 2^32, which is all a product mod 2^32 needs.
+  const n2 = Math.ceil(second.bytes / 16);
+  const sums = new Int32Array(8);
+  for (let k = 0; k < 4; k++) {
+    sums[k] = (first.sums[k]! + second.sums[k]!) | 0;
+    sums[4 + k] = (first.sums[4 + k]! + second.sums[4 + k]! + Math.imul(n2, first.sums[k]!)) | 0;
+  }
+  return { sums, bytes: first.bytes + second.bytes };
+}
+
+/** The 64-bit checksum (FORMAT.md step 3) of a whole input's lane sums. */
+export function foldLaneSums({ sums, bytes }: LaneSums): bigint {
+  let lo = 0x76666331; // "1cfv"
+  let hi = 0x34366c66; // "fl64"
+  for (let i = 0; i < 8; i++) {
+    lo = mix32(lo ^ sums[i]!);
+    hi = mix32((hi + Math.imul(sums[i]!, 0x9e3779b1)) | 0);
+  }
+  lo = mix32(lo ^ (bytes >>> 0));
+  hi = mix32(hi ^ lo ^ Math.floor(bytes / 2 ** 32));
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 /** The checksum of one whole buffer (tests, small data). */
