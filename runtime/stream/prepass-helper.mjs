@@ -14,8 +14,7 @@ const NEXT = 0;
 const PHASE = 1;
 const FIRST_SEGMENT = 2;
 const SEGMENT_WORDS = 10;
-const [PENDING, DONE, FAILED] = [0, 1, 2];
-void PENDING;
+const [DONE, FAILED] = [1, 2]; // 0: pending
 
 // The lowest priority for this thread only (Linux nice values are per thread): it should use a core nobody else
 // wants, and give way to the load's own thread when they share one.

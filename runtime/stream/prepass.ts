@@ -192,7 +192,6 @@ function startHelper(
     execArgv: [], // not this process's loader flags (tsx): the helper is plain JS and starts faster without
     resourceLimits: { maxOldGenerationSizeMb: 8 },
   });
-  worker.unref();
   // Its thread exists now (Node creates it in the constructor) and starts Node up (~40 ms of CPU): at the lowest
   // priority from the start, so that on a machine with no free core it takes next to nothing from this thread.
   // Linux nice values are per thread (setpriority(2)); only the one new thread is changed.
