@@ -3,11 +3,13 @@
  * touched (PROTOCOL.md promise 2). Positioned reads, so the file position stays where the streaming pass
  * starts.
  *
- * One thread reads the page cache and sums at ~5 GB/s here (the copy out of the page cache is most of it: ~7
- * GB/s alone, and neither the chunk size, read() for pread() nor mmap changes that), while a device takes ~1
- * GB/s: a one-thread pre-pass adds about a fifth to a load. A large body is therefore summed by two threads:
- * this one and a helper worker (prepass-helper.mjs) take SEGMENT-sized pieces from a shared counter, each
- * piece's lane sums land in shared memory, and they are combined in order (combineLaneSums) and folded once.
+ * One thread reads the page cache and sums at ~5 GB/s here: the copy out of the page cache is most of it (~7
+ * GB/s alone; the chunk size, read() for pread() or mmap change that by a few per cent at most). A device takes
+ * ~1 GB/s, so a one-thread pre-pass adds about a fifth to a load. A large body is therefore summed by two
+ * threads: this one and a helper worker (prepass-helper.mjs) take SEGMENT-sized pieces from a shared counter,
+ * each piece's lane sums land in shared memory, and they are combined in order (combineLaneSums) and folded
+ * once. Two threads only help when a second core is free: on a machine whose other core is busy, the pre-pass
+ * costs what it costs on one.
  *
  * The helper is plain JS (no TypeScript loader to start) and runs at the lowest priority from its first
  * instruction, so it only uses a core nobody else wants: a Node worker takes ~40 ms of CPU to start, which on a
