@@ -43,6 +43,16 @@ function wasmModuleBytes(): Uint8Array {
     } while (n);
     return out;
   };
+  // i32.const takes a signed LEB128: 64 is [0xc0, 0x00] (a lone 0x40 would be -64).
+  const i32Const = (n: number): number[] => {
+    const out: number[] = [0x41];
+    for (;;) {
+      const byte = n & 0x7f;
+      n >>= 7;
+      if ((n === 0 && !(byte & 0x40)) || (n === -1 && byte & 0x40)) return [...out, byte];
+      out.push(byte | 0x80);
+    }
+  };
   const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
   const str = (s: string) => [...leb(s.length), ...Buffer.from(s, 'latin1')];
   const [I32, V128] = [0x7f, 0x7b];
@@ -70,15 +80,15 @@ function wasmModuleBytes(): Uint8Array {
   const body = [
     ...[2, 1, I32, 2, V128],
     ...[GET, 0, GET, 1, 0x6a, SET, 2],
-    ...[0x41, 0, ...v128Load(0), SET, 3, 0x41, 0, ...v128Load(16), SET, 4],
+    ...[...i32Const(0), ...v128Load(0), SET, 3, ...i32Const(0), ...v128Load(16), SET, 4],
     // 64 bytes per turn while at least 64 remain
-    ...[0x02, 0x40, GET, 1, 0x41, 64, 0x49, 0x0d, 0],
+    ...[0x02, 0x40, GET, 1, ...i32Const(64), 0x49, 0x0d, 0],
     ...[0x03, 0x40, ...oneBlock(0), ...oneBlock(16), ...oneBlock(32), ...oneBlock(48)],
-    ...[GET, 0, 0x41, ...leb(64), 0x6a, TEE, 0, 0x41, ...leb(64), 0x6a, GET, 2, 0x4d, 0x0d, 0, 0x0b, 0x0b],
+    ...[GET, 0, ...i32Const(64), 0x6a, TEE, 0, ...i32Const(64), 0x6a, GET, 2, 0x4d, 0x0d, 0, 0x0b, 0x0b],
     // then 16 at a time
     ...[0x02, 0x40, GET, 0, GET, 2, 0x4f, 0x0d, 0],
-    ...[0x03, 0x40, ...oneBlock(0), GET, 0, 0x41, 16, 0x6a, TEE, 0, GET, 2, 0x49, 0x0d, 0, 0x0b, 0x0b],
-    ...[0x41, 0, GET, 3, ...v128Store(0), 0x41, 0, GET, 4, ...v128Store(16), 0x0b],
+    ...[0x03, 0x40, ...oneBlock(0), GET, 0, ...i32Const(16), 0x6a, TEE, 0, GET, 2, 0x49, 0x0d, 0, 0x0b, 0x0b],
+    ...[...i32Const(0), GET, 3, ...v128Store(0), ...i32Const(0), GET, 4, ...v128Store(16), 0x0b],
   ];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
