@@ -38,9 +38,10 @@ import { FdIoError, isCancelled, yieldToEventLoop } from './fd-io.js';
 export const SEGMENT = SLICE;
 
 /**
- * Bodies from this size on get a helper thread (`node --import tsx bench/load-vs-dd.ts --prepass-sizes`, the
- * pre-pass alone on one thread and on two, the helper started each time; with both cores free two threads were
- * 1.04× one at 256 MiB, 1.36× at 512 MiB, 1.50× at 1 GiB; with the other core busy ~1×, the helper summing 0–3%).
+ * Bodies from this size on get a helper thread (`node --import tsx bench/load-vs-dd.ts --prepass-sizes`: the
+ * pre-pass alone on one thread and on two, the helper started each time; with no other process busy, two
+ * threads were 0.83–0.98× one up to 128 MiB (the helper starts after this thread is done), 1.00× at 256 MiB,
+ * 1.29× at 512 MiB, 1.48× at 1 GiB; with the other core busy, ~1× at every size, the helper summing 0–3%).
  */
 export const PARALLEL_FROM = 512 * 2 ** 20;
 
