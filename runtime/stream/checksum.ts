@@ -43,6 +43,16 @@ function wasmModuleBytes(): Uint8Array {
     } while (n);
     return out;
   };
+  // i32.const takes a signed LEB128: 64 is [0xc0, 0x00] (a lone 0x40 would be -64).
+  const i32Const = (n: number): number[] => {
+    const out: number[] = [0x41];
+    for (;;) {
+      const byte = n & 0x7f;
+      n >>= 7;
+      if ((n === 0 && !(byte & 0x40)) || (n === -1 && byte & 0x40)) return [...out, byte];
+      out.push(byte | 0x80);
+    }
+  };
   const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
   const str = (s: string) => [...leb(s.length), ...Buffer.from(s, 'latin1')];
   const [I32, V128] = [0x7f, 0x7b];
@@ -70,15 +80,15 @@ function wasmModuleBytes(): Uint8Array {
   const body = [
     ...[2, 1, I32, 2, V128],
     ...[GET, 0, GET, 1, 0x6a, SET, 2],
-    ...[0x41, 0, ...v128Load(0), SET, 3, 0x41, 0, ...v128Load(16), SET, 4],
+    ...[...i32Const(0), ...v128Load(0), SET, 3, ...i32Const(0), ...v128Load(16), SET, 4],
     // 64 bytes per turn while at least 64 remain
-    ...[0x02, 0x40, GET, 1, 0x41, 64, 0x49, 0x0d, 0],
+    ...[0x02, 0x40, GET, 1, ...i32Const(64), 0x49, 0x0d, 0],
     ...[0x03, 0x40, ...oneBlock(0), ...oneBlock(16), ...oneBlock(32), ...oneBlock(48)],
-    ...[GET, 0, 0x41, ...leb(64), 0x6a, TEE, 0, 0x41, ...leb(64), 0x6a, GET, 2, 0x4d, 0x0d, 0, 0x0b, 0x0b],
+    ...[GET, 0, ...i32Const(64), 0x6a, TEE, 0, ...i32Const(64), 0x6a, GET, 2, 0x4d, 0x0d, 0, 0x0b, 0x0b],
     // then 16 at a time
     ...[0x02, 0x40, GET, 0, GET, 2, 0x4f, 0x0d, 0],
-    ...[0x03, 0x40, ...oneBlock(0), GET, 0, 0x41, 16, 0x6a, TEE, 0, GET, 2, 0x49, 0x0d, 0, 0x0b, 0x0b],
-    ...[0x41, 0, GET, 3, ...v128Store(0), 0x41, 0, GET, 4, ...v128Store(16), 0x0b],
+    ...[0x03, 0x40, ...oneBlock(0), GET, 0, ...i32Const(16), 0x6a, TEE, 0, GET, 2, 0x49, 0x0d, 0, 0x0b, 0x0b],
+    ...[...i32Const(0), GET, 3, ...v128Store(0), ...i32Const(0), GET, 4, ...v128Store(16), 0x0b],
   ];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
@@ -113,13 +123,39 @@ function updateInJs(sums: Int32Array, words: Int32Array): void {
   sums.set([a0, a1, a2, a3, b0, b1, b2, b3]);
 }
 
+/** The compiled module, once per thread (undefined: not tried yet; null: no wasm SIMD here). */
+let compiled: object | null | undefined;
+
+/**
+ * The compiled checksum module, or null where wasm SIMD is missing. A worker can be handed it (it is
+ * structured-cloneable) and instantiate it without compiling: see prepass-helper.mjs, which uses the layout
+ * in CHECKSUM_WASM_LAYOUT.
+ */
+export function checksumWasmModule(): object | null {
+  if (compiled === undefined) {
+    try {
+      compiled = WasmGlobal ? new WasmGlobal.Module(wasmModuleBytes()) : null;
+    } catch {
+      compiled = null; // no wasm SIMD here: the JS loop gives the same sums
+    }
+  }
+  return compiled;
+}
+
+/**
+ * Where an instance of the module keeps things: the eight lane sums as little-endian i32 at `sumsOffset`
+ * (a0..a3, b0..b3; update() reads and writes them there), and the I/O buffer of `bufferBytes` at `dataOffset`.
+ */
+export const CHECKSUM_WASM_LAYOUT = { sumsOffset: 0, dataOffset: DATA_OFFSET, bufferBytes: CHECKSUM_BUFFER_BYTES };
+
 function wasmUpdate(): { memory: ArrayBuffer; update: UpdateFn } | null {
-  if (!WasmGlobal) return null;
+  const module = checksumWasmModule();
+  if (!module || !WasmGlobal) return null;
   try {
-    const { exports } = new WasmGlobal.Instance(new WasmGlobal.Module(wasmModuleBytes()));
+    const { exports } = new WasmGlobal.Instance(module);
     return { memory: exports.memory.buffer, update: exports.update };
   } catch {
-    return null; // no wasm SIMD here: the JS loop gives the same sums
+    return null; // no memory for an instance: the JS loop gives the same sums
   }
 }
 
@@ -191,8 +227,8 @@ export class StreamChecksum {
     this.carried = left;
   }
 
-  /** The 64-bit checksum of everything added so far. Does not reset. */
-  digest(): bigint {
+  /** The lane sums of everything added so far (a partial last block zero-padded). Does not reset. */
+  laneSums(): LaneSums {
     const saved = this.sums.slice();
     if (this.carried) {
       // The last, partial block, zero-padded, in the scratch block after the sums; then put the sums back.
@@ -202,16 +238,69 @@ export class StreamChecksum {
     }
     const sums = this.sums.slice();
     this.sums.set(saved);
-    let lo = 0x76666331; // "1cfv"
-    let hi = 0x34366c66; // "fl64"
-    for (let i = 0; i < 8; i++) {
-      lo = mix32(lo ^ sums[i]!);
-      hi = mix32((hi + Math.imul(sums[i]!, 0x9e3779b1)) | 0);
-    }
-    lo = mix32(lo ^ (this.total >>> 0));
-    hi = mix32(hi ^ lo ^ Math.floor(this.total / 2 ** 32));
-    return (BigInt(hi) << 32n) | BigInt(lo);
+    return { sums, bytes: this.total };
   }
+
+  /** The 64-bit checksum of everything added so far. Does not reset. */
+  digest(): bigint {
+    return foldLaneSums(this.laneSums());
+  }
+
+  /** Start again from nothing (the same buffer, memory and engine). */
+  reset(): void {
+    this.sums.fill(0);
+    this.carried = 0;
+    this.total = 0;
+  }
+}
+
+/**
+ * A range's checksum before the fold: the eight lane sums (a0..a3, b0..b3, as i32) over its 16-byte blocks,
+ * a partial last block zero-padded, and its length in bytes. Ranges side by side combine exactly
+ * (combineLaneSums), so parts of one input can be summed apart (in parallel) and folded once (foldLaneSums).
+ */
+export interface LaneSums {
+  readonly sums: Int32Array;
+  readonly bytes: number;
+}
+
+/** The lane sums of nothing. */
+export function emptyLaneSums(): LaneSums {
+  return { sums: new Int32Array(8), bytes: 0 };
+}
+
+/**
+ * The lane sums of `first` followed by `second`, as one pass over both gives them. `first` must be whole
+ * 16-byte blocks (only an input's last range may end in a padded block). Per lane, with n2 the blocks of
+ * `second` (a padded last one counted): a = a1 + a2 and b = b1 + b2 + n2·a1, mod 2^32 — in one pass, each of
+ * `second`'s blocks adds to b its own running a plus the a1 it started from.
+ */
+export function combineLaneSums(first: LaneSums, second: LaneSums): LaneSums {
+  if (first.bytes % 16 !== 0)
+    throw new RangeError(
+      `lane sums combine after whole 16-byte blocks only (the first range has ${first.bytes} bytes)`,
+    );
+  // n2 may pass 2^32: imul takes it mod 2^32, which is all a product mod 2^32 needs.
+  const n2 = Math.ceil(second.bytes / 16);
+  const sums = new Int32Array(8);
+  for (let k = 0; k < 4; k++) {
+    sums[k] = (first.sums[k]! + second.sums[k]!) | 0;
+    sums[4 + k] = (first.sums[4 + k]! + second.sums[4 + k]! + Math.imul(n2, first.sums[k]!)) | 0;
+  }
+  return { sums, bytes: first.bytes + second.bytes };
+}
+
+/** The 64-bit checksum (FORMAT.md step 3) of a whole input's lane sums. */
+export function foldLaneSums({ sums, bytes }: LaneSums): bigint {
+  let lo = 0x76666331; // "1cfv"
+  let hi = 0x34366c66; // "fl64"
+  for (let i = 0; i < 8; i++) {
+    lo = mix32(lo ^ sums[i]!);
+    hi = mix32((hi + Math.imul(sums[i]!, 0x9e3779b1)) | 0);
+  }
+  lo = mix32(lo ^ (bytes >>> 0));
+  hi = mix32(hi ^ lo ^ Math.floor(bytes / 2 ** 32));
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 /** The checksum of one whole buffer (tests, small data). */

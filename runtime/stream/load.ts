@@ -12,12 +12,13 @@ import type { MigrationSession } from '../migration/session.js';
 import { Errno, errnoName } from '../sys/index.js';
 import { peerOf, type Endpoint } from './endpoints.js';
 import { CHUNK } from './chunk.js';
-import { checksumRange, copyHoldingTailAsync, SLICE } from './copy-loops.js';
-import { FdIoError, isCancelled, yieldToEventLoop, type ReadCounters } from './fd-io.js';
+import { copyHoldingTailAsync } from './copy-loops.js';
+import { FdIoError, type ReadCounters } from './fd-io.js';
 import { StreamChecksum } from './checksum.js';
 import { checksumHex, TRAILER_SIZE, type StreamHeader } from './format.js';
 import { checkTrailer, readAndCheckHeader, refuseHeaderInRawFile } from './header-io.js';
 import { abortReason, cancelFlagOf, type TransferLimits } from './limits.js';
+import { checksumFileRange, prePassThreads } from './prepass.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
 import { failSide, fromIo } from './save.js';
 import { StreamWorker } from './stream-worker-client.js';
@@ -115,40 +116,22 @@ export function checkLoadStart(session: MigrationSession): void {
 
 /**
  * The whole body of a regular file, checksummed before the device is touched (positioned reads: the file
- * position stays after the header for the streaming pass, which checks the checksum again).
+ * position stays after the header for the streaming pass, which checks the checksum again). A large body is
+ * summed by this thread and a helper thread together (prepass.ts).
  */
 async function verifyFileBody(
   source: Endpoint,
   headerLength: number,
   body: number,
   expected: bigint,
-  worker: StreamWorker | null,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   let got: { bytes: number; checksum: bigint };
-  const cancel = cancelFlagOf(signal);
   try {
-    if (worker) {
-      got = await worker.run<'range-digest'>({
-        type: 'checksum-range',
-        fd: source.fd,
-        offset: headerLength,
-        length: body,
-      });
-    } else {
-      // In slices, giving the event loop a turn between them: a signal may stop a long pre-pass.
-      const sum = new StreamChecksum();
-      let bytes = 0;
-      while (bytes < body) {
-        const want = Math.min(SLICE, body - bytes);
-        const n = checksumRange(source.fd, headerLength + bytes, want, sum);
-        bytes += n;
-        if (n < want) break;
-        await yieldToEventLoop();
-        if (isCancelled(cancel)) throw new FdIoError('read', Errno.ECANCELED);
-      }
-      got = { bytes, checksum: sum.digest() };
-    }
+    got = await checksumFileRange(source.fd, headerLength, body, {
+      threads: prePassThreads(body),
+      cancel: cancelFlagOf(signal),
+    });
   } catch (e) {
     throw e instanceof FdIoError ? fromIo(e, 'source', 'RUNNING', { name: source.name, signal }) : e;
   }
@@ -217,14 +200,7 @@ export async function loadStream(
 
   try {
     if (checked?.trailer && checked.expectedBody !== null)
-      await verifyFileBody(
-        source,
-        checked.headerLength,
-        checked.expectedBody,
-        checked.trailer.checksum,
-        worker,
-        opts.signal,
-      );
+      await verifyFileBody(source, checked.headerLength, checked.expectedBody, checked.trailer.checksum, opts.signal);
     session.moveTo('RESUMING');
   } catch (e) {
     await worker?.close();

@@ -9,8 +9,6 @@ export type CommandToStreamWorker =
   | { type: 'copy'; from: number; to: PeerIo; limit: number }
   /** load: copy a peer to the device's fd until its end, holding back the last `hold` bytes. */
   | { type: 'copy-holding-tail'; from: PeerIo; to: number; hold: number }
-  /** load from a file: checksum `length` bytes of `fd` from `offset` with positioned reads. */
-  | { type: 'checksum-range'; fd: number; offset: number; length: number }
   | { type: 'digest' };
 
 export type ReplyFromStreamWorker =
@@ -18,6 +16,5 @@ export type ReplyFromStreamWorker =
   | { type: 'done'; bytes: number; end: CopyEnd; io: ReadCounters }
   | { type: 'held-done'; body: number; tail: Uint8Array; io: ReadCounters }
   | { type: 'digest'; checksum: bigint | null }
-  | { type: 'range-digest'; bytes: number; checksum: bigint }
   | { type: 'io-failed'; call: 'read' | 'write'; errno: number; io: ReadCounters }
   | { type: 'failed'; message: string };

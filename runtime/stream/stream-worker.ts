@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { CHUNK } from './chunk.js';
 import { StreamChecksum } from './checksum.js';
-import { checksumRange, copyHoldingTail, copySome } from './copy-loops.js';
+import { copyHoldingTail, copySome } from './copy-loops.js';
 import { FdIoError, isCancelled, peerWriteAllSync, throwIfCancelled, type ReadCounters } from './fd-io.js';
 import type { CommandToStreamWorker, ReplyFromStreamWorker } from './stream-worker-protocol.js';
 
@@ -71,10 +71,6 @@ port.on('message', (command: CommandToStreamWorker) => {
       const r = copyHoldingTail(command.from, command.to, buf, command.hold, checksum, progress.add, io);
       progress.flush();
       reply({ type: 'held-done', body: r.body, tail: r.tail, io });
-    } else if (command.type === 'checksum-range') {
-      const sum = new StreamChecksum();
-      const bytes = checksumRange(command.fd, command.offset, command.length, sum);
-      reply({ type: 'range-digest', bytes, checksum: sum.digest() });
     } else if (command.type === 'digest') {
       reply({ type: 'digest', checksum: checksum ? checksum.digest() : null });
     }
