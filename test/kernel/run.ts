@@ -56,7 +56,7 @@ for (const tool of ['qemu-system-x86_64', 'apt-get', 'dpkg', 'zstd', 'xz', 'make
 }
 
 const started = Date.now();
-const log = (line: string) => console.log(`-- ${line}`);
+const log = (line: string) => console.log(`-- ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s  ${line}`);
 const entryScript = await bundleGuestEntry(log);
 
 /**
@@ -74,6 +74,7 @@ try {
   const queue = [...selected].sort((a, b) => routeCost(b) - routeCost(a));
   const lane = async () => {
     for (let route = queue.shift(); route; route = queue.shift()) {
+      log(`${route.name}: starting`);
       const run = await runRoute(route, entryScript, log);
       log(`${run.route.name}: ${run.checks.filter((c) => c.pass).length}/${run.checks.length} checks passed`);
       runs.push(run);
