@@ -2,12 +2,13 @@
  * What a runtime consumer pays: the installed footprint of `npm install vfio-uapi` (production
  * dependencies, koffi included; goal ≤ 5 MB) and the cold start of the installed `vfio-uapi info
  * emulated:mtty` beside `node -e 0` (goal ≤ 0.3 s on a quiet machine, ≤ 5× node's floor), interleaved
- * in one run so a noisy machine slows both alike.
+ * in one run so a noisy machine slows both alike, and how many modules that command loads (each one is
+ * resolved, read and compiled on every start: on a slow machine that is most of the start).
  *
  *   npm run bench:package [-- --rounds 9] [-- --no-build]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +52,28 @@ try {
     node.push(wall(process.execPath, ['-e', '0']));
     info.push(wall(cli, ['info', 'emulated:mtty']));
   }
+  // The modules the command loads on its main thread, counted by a module loader hook (a file:// URL each).
+  writeFileSync(
+    join(app, 'count-hooks.mjs'),
+    "import { appendFileSync } from 'node:fs';\n" +
+      'export async function load(url, context, next) {\n' +
+      "  if (url.startsWith('file:')) appendFileSync(process.env.MODULES_FILE, url + '\\n');\n" +
+      '  return next(url, context);\n}\n',
+  );
+  writeFileSync(
+    join(app, 'count.mjs'),
+    "import { register } from 'node:module';\nregister('./count-hooks.mjs', import.meta.url);\n",
+  );
+  const modulesFile = join(app, 'modules.txt');
+  const counted = spawnSync(
+    process.execPath,
+    ['--import', './count.mjs', join(app, 'node_modules', 'vfio-uapi', 'bin', 'vfio-uapi.js'), 'info', 'emulated:mtty'],
+    { cwd: app, encoding: 'utf8', env: { ...process.env, MODULES_FILE: modulesFile } },
+  );
+  if (counted.status !== 0) throw new Error(`counting modules failed: ${counted.stderr}`);
+  const modules = readFileSync(modulesFile, 'utf8').trim().split('\n');
+  const ofPackage = modules.filter((m) => m.includes('/node_modules/vfio-uapi/')).length;
+
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const n = median(node);
   const v = median(info);
@@ -60,6 +83,10 @@ try {
   console.log(`  node -e 0                         ${n.toFixed(3)} s`);
   console.log(`  vfio-uapi info emulated:mtty      ${v.toFixed(3)} s  (goal ≤ 0.3 s)`);
   console.log(`  ratio to node's floor             ${(v / n).toFixed(2)}×  (goal ≤ 5×)`);
+  console.log(
+    `modules loaded by vfio-uapi info emulated:mtty (main thread): ${modules.length} ` +
+      `(${ofPackage} of vfio-uapi, ${modules.length - ofPackage} of its dependencies)`,
+  );
 } finally {
   rmSync(app, { recursive: true, force: true });
 }

@@ -16,11 +16,12 @@ export type { Command };
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const commandsDir = new URL('./commands/', import.meta.url).pathname;
 
-type Loader = () => Promise<{ default: Command }>;
+/** Loads one command module. */
+export type CommandLoader = () => Promise<{ default: Command }>;
 
 /** Command name → loader. Each file cli/commands/<name>.ts default-exports a Command; adding one touches nothing else. */
-function commands(): Record<string, Loader> {
-  const out: Record<string, Loader> = {};
+function commands(): Record<string, CommandLoader> {
+  const out: Record<string, CommandLoader> = {};
   for (const f of readdirSync(commandsDir).sort()) {
     if (!f.endsWith(ext) || f.endsWith(`.test${ext}`) || f.endsWith('.d.ts')) continue;
     const name = f.slice(0, -ext.length);
@@ -32,10 +33,10 @@ function commands(): Record<string, Loader> {
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-async function help(): Promise<string> {
+async function help(loaders: Record<string, CommandLoader>): Promise<string> {
   const lines = ['usage: vfio-uapi <command> [options]', '', 'commands:'];
   let missing = false;
-  for (const [name, load] of Object.entries(commands())) {
+  for (const [name, load] of Object.entries(loaders)) {
     try {
       lines.push(`  ${name.padEnd(13)} ${(await load()).default.summary}`);
     } catch (error) {
@@ -49,14 +50,18 @@ async function help(): Promise<string> {
   return lines.join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs one command line. `loaders` is the command table, by default every command found beside this file;
+ * a bundle, which has no cli/commands/ folder to list, passes the commands it holds.
+ */
+export async function main(argv: string[], loaders: Record<string, CommandLoader> = commands()): Promise<number> {
   guardStdout();
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(await help());
+    console.log(await help(loaders));
     return name ? EXIT.ok : EXIT.usage;
   }
-  const load = commands()[name];
+  const load = Object.hasOwn(loaders, name) ? loaders[name] : undefined;
   if (!load) {
     console.error(`vfio-uapi: unknown command ${oneLine(JSON.stringify(name))}; run \`vfio-uapi --help\` for the list`);
     return EXIT.usage;

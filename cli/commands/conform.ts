@@ -82,7 +82,7 @@ exit codes:
       const knownPaths =
         knownOption === 'auto' ? c.knownFailuresPathsForDevice(target) : knownOption ? [knownOption] : [];
       const known = knownPaths.length ? c.mergeKnownFailures(knownPaths.map((p) => c.loadKnownFailures(p))) : null;
-      const { openDevice } = await import('../../runtime/index.js');
+      const { openDevice } = await import('../../runtime/device/open.js');
       const { kernelRelease, describeKernel } = await import('../../runtime/kernel-release.js');
       // The kernel that answers: the running one for a real device; the emulator answers for an emulated one.
       const kernel = emulated ? null : kernelRelease();

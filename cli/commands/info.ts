@@ -18,9 +18,10 @@ ${EXIT_HELP}`,
   async run(args) {
     const s = await import('../support.js');
     const json = args.includes('--json');
-    let device: import('../../runtime/index.js').Device | null = null;
+    let device: import('../../runtime/device/device.js').Device | null = null;
     try {
-      const { openDevice } = await import('../../runtime/index.js');
+      // The modules this command uses, not the whole runtime (runtime/index.js): less to load on every start.
+      const { openDevice } = await import('../../runtime/device/open.js');
       // Ctrl-C while the device is open: finish (it is quick), close it, then exit 130 (process-guard.ts).
       (await import('../process-guard.js')).interruptSignal();
       const { values, positionals } = parseCommandLine(args, OPTIONS, [DEVICE]);

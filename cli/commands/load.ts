@@ -47,8 +47,8 @@ ${EXIT_HELP}`,
     const s = await import('../support.js');
     const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');
-    let device: import('../../runtime/index.js').Device | null = null;
-    let source: import('../../runtime/index.js').Endpoint | null = null;
+    let device: import('../../runtime/device/device.js').Device | null = null;
+    let source: import('../../runtime/stream/endpoints.js').Endpoint | null = null;
     let input: string | null = null;
     try {
       const { values, positionals } = parseCommandLine(args, OPTIONS, [DEVICE, endpoint('INPUT')]);
@@ -56,12 +56,15 @@ ${EXIT_HELP}`,
       input = positionals[1]!;
       const signal = interruptSignal();
       const limits = s.transferLimits(values, signal);
-      const rt = await import('../../runtime/index.js');
+      // The modules this command uses, not the whole runtime (runtime/index.js): less to load on every start.
+      const { openDevice } = await import('../../runtime/device/open.js');
+      const { openSource } = await import('../../runtime/stream/endpoints.js');
+      const { loadDevice } = await import('../../runtime/convenience.js');
       // Open the input before starting a device (a bad path fails first; a socket starts listening).
-      source = rt.openSource(input, limits);
-      device = await rt.openDevice(spec, s.emulatorOptions(values));
+      source = openSource(input, limits);
+      device = await openDevice(spec, s.emulatorOptions(values));
       const before = await device.snapshot();
-      const r = await rt.loadDevice(device, source, {
+      const r = await loadDevice(device, source, {
         raw: values.raw,
         force: values.force,
         ...(values['final-state'] ? { finalState: values['final-state'] } : {}),

@@ -43,8 +43,8 @@ ${EXIT_HELP}`,
     const s = await import('../support.js');
     const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');
-    let device: import('../../runtime/index.js').Device | null = null;
-    let sink: import('../../runtime/index.js').Endpoint | null = null;
+    let device: import('../../runtime/device/device.js').Device | null = null;
+    let sink: import('../../runtime/stream/endpoints.js').Endpoint | null = null;
     let output = '';
     try {
       const { values, positionals } = parseCommandLine(args, OPTIONS, [DEVICE, endpoint('OUTPUT')]);
@@ -53,12 +53,15 @@ ${EXIT_HELP}`,
       if (values.size !== undefined && spec.startsWith('emulated:')) checkFitsOnDisk(output, values.size);
       const signal = interruptSignal();
       const limits = s.transferLimits(values, signal);
-      const rt = await import('../../runtime/index.js');
+      // The modules this command uses, not the whole runtime (runtime/index.js): less to load on every start.
+      const { openDevice } = await import('../../runtime/device/open.js');
+      const { openSink } = await import('../../runtime/stream/endpoints.js');
+      const { saveDevice } = await import('../../runtime/convenience.js');
       // The output first: a path that cannot be written fails before any device is touched. Nothing appears
       // at the path until the save is complete (a file is committed at the end), so nothing is left behind.
-      sink = rt.openSink(output, limits);
-      device = await rt.openDevice(spec, s.emulatorOptions(values));
-      const r = await rt.saveDevice(device, sink, {
+      sink = openSink(output, limits);
+      device = await openDevice(spec, s.emulatorOptions(values));
+      const r = await saveDevice(device, sink, {
         raw: values.raw,
         ...s.transferOptions(values, json),
         ...limits,

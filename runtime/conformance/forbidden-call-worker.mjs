@@ -1,6 +1,7 @@
-// Issues one VFIO_DEVICE_FEATURE call that may never return (a kernel that loops on a forbidden request),
-// away from the main thread. Runs as a worker thread (same fd table: the fd number is used as is) or as a
-// child process (the device fd is handed over as fd 3). Plain JS so it loads without a TypeScript loader.
+// Issues VFIO_DEVICE_FEATURE calls that may never return (a kernel that loops on a forbidden request), away from
+// the main thread. Runs as a worker thread (same fd table: the fd number is used as is; one call) or as a child
+// process (the device fd is handed over as fd 3; one call per line of stdin, the request's bytes as JSON, until
+// stdin ends). Plain JS so it loads without a TypeScript loader.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
 
@@ -16,9 +17,16 @@ function call(fd, bytes) {
 if (!isMainThread) {
   parentPort.postMessage(call(workerData.fd, workerData.bytes));
 } else {
-  const bytes = JSON.parse(process.argv[2]);
-  // One line before the call: the parent starts its clock here, not at spawn (starting node can take seconds
-  // on a slow machine, which is no answer from the kernel).
-  process.stdout.write('ready\n');
-  process.stdout.write(JSON.stringify(call(3, bytes)));
+  let pending = '';
+  process.stdin.on('data', (chunk) => {
+    pending += chunk;
+    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
+      const bytes = JSON.parse(pending.slice(0, end));
+      pending = pending.slice(end + 1);
+      // One line before each call: the parent starts its clock here, not at spawn (starting node can take
+      // seconds on a slow machine, which is no answer from the kernel). The writes are synchronous (pipes).
+      process.stdout.write('ready\n');
+      process.stdout.write(`${JSON.stringify(call(3, bytes))}\n`);
+    }
+  });
 }

@@ -15,3 +15,18 @@ export { formatHeader, formatResult, formatSummary } from './report-text.js';
 export { formatKtap } from './report-ktap.js';
 export { accessPathsOfDevice } from './device-nodes.js';
 export type { AccessPaths } from './checks/access-paths.js';
+export {
+  kernelRelease,
+  parseVersion,
+  formatVersion,
+  compareVersions,
+  fixStatus,
+  blockedRequest,
+  featureAvailable,
+  describeKernel,
+  describeFix,
+  type KernelRelease,
+  type KernelVersion,
+  type FixStatus,
+  type BlockedRequest,
+} from '../kernel-release.js';

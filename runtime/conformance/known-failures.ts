@@ -32,13 +32,23 @@ export function parseKnownFailures(text: string, source: string): KnownFailures 
 /** Longest list read: the committed ones are a few hundred bytes. */
 const MAX_LIST_BYTES = 1 << 20;
 
+/** Where the committed lists live (inside the installed package). */
+const COMMITTED_LISTS = new URL('./known-failures/', import.meta.url).pathname;
+
+/**
+ * Reads a list. A committed list is named `vfio-uapi:known-failures/NAME.txt` in reports, so a report reads the
+ * same on every machine; a user's own list keeps the path it was given.
+ */
 export function loadKnownFailures(path: string): KnownFailures {
-  return parseKnownFailures(readBoundedFile(path, MAX_LIST_BYTES, 'a known-failures list').toString('utf8'), path);
+  const source = path.startsWith(COMMITTED_LISTS)
+    ? `vfio-uapi:known-failures/${path.slice(COMMITTED_LISTS.length)}`
+    : path;
+  return parseKnownFailures(readBoundedFile(path, MAX_LIST_BYTES, 'a known-failures list').toString('utf8'), source);
 }
 
 /** The committed list by name: a driver (`mtty`, `hisi_acc`, `mlx5`) or a personality (`emulated-mtty`). */
 export function knownFailuresPathFor(name: string): string {
-  return new URL(`./known-failures/${name}.txt`, import.meta.url).pathname;
+  return `${COMMITTED_LISTS}${name}.txt`;
 }
 
 /** Kernel driver names → list names. */

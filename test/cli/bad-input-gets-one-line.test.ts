@@ -460,6 +460,17 @@ const cases: Record<string, Case> = {
     code: 1,
     says: /cannot load .*broken-spec\.ts:1:\d+: syntax error/,
   },
+  'an unknown command': {
+    args: () => ['sav', 'emulated:mtty'],
+    code: 2,
+    says: /unknown command "sav"; run `vfio-uapi --help` for the list/,
+  },
+  // A name every object has (Object.prototype) is no command either.
+  'a command named like an object property': {
+    args: () => ['constructor'],
+    code: 2,
+    says: /unknown command "constructor"/,
+  },
   'an unknown option': {
     args: () => ['info', 'emulated:mtty', '--colour'],
     code: 2,

@@ -1,23 +1,28 @@
-// What the guest runs: the compiled package (packages/vfio-uapi/dist, its `vfio-uapi` command at
-// packages/vfio-uapi/bin/vfio-uapi.js), exactly what a user installs, plus the guest's own checks bundled into
-// build/kernel-guest/entry.mjs. The checks import the runtime by its source path (so they typecheck against the
-// sources); the bundle maps each such import to the compiled module of the package instead of copying the
-// source in, and fails if any runtime, generated, CLI or generator source would end up inside it.
-// Starting tsx inside a TCG guest costs seconds; plain JavaScript does not.
-import { build, type Plugin } from 'esbuild';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+// What the guest runs: the compiled package (packages/vfio-uapi/dist), exactly what a user installs, bundled into
+// build/kernel-guest/ so that each node process inside a TCG guest loads one file instead of dozens of modules
+// (module loading is most of a short command's time there):
+//   vfio-uapi.mjs    the `vfio-uapi` command: the package's cli/main.js with its device commands
+//   entry.mjs        the guest's own checks, which call the runtime
+//   load-cases.mjs   issue 12's load fault matrix, loaded by the checks at run time
+// The checks and the command import the runtime by its source path (so they typecheck against the sources); the
+// bundler takes the compiled module of the package instead, and fails if any source file, generator code or
+// tools package would end up inside. koffi stays outside (native; it resolves from the project's node_modules,
+// an ancestor of build/). Modules that find files beside themselves (import.meta.url: the known-failure lists,
+// spec-data.json, the forbidden-call worker, the stream and emulator workers) keep finding them in dist/: each
+// bundled module's import.meta.url is the URL of its compiled file, so worker entry points stay their own files.
+import { build, type Metafile, type Plugin } from 'esbuild';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { run } from './exec.js';
 import { guestBundleDir, projectRoot } from './paths.js';
 
 const guestSources = join(projectRoot, 'test', 'kernel', 'guest');
 export const packageDist = join(projectRoot, 'packages', 'vfio-uapi', 'dist');
-/** The command the guest runs, as installed: compiled JavaScript, no TypeScript loader. */
-export const packageBin = join(projectRoot, 'packages', 'vfio-uapi', 'bin', 'vfio-uapi.js');
 
 const compiledFolders = ['runtime', 'generated', 'cli'];
 
-/** A relative import of a runtime/generated/cli source becomes the compiled module beside it in dist/. */
+/** A relative import of a runtime/generated/cli source becomes the compiled module of the package, bundled. */
 const useCompiledPackage: Plugin = {
   name: 'use-compiled-package',
   setup(b) {
@@ -26,11 +31,30 @@ const useCompiledPackage: Plugin = {
       if (!compiledFolders.some((folder) => target.startsWith(`${folder}/`))) return undefined;
       const compiled = join(packageDist, target.replace(/\.ts$/, '.js'));
       if (!existsSync(compiled)) return { errors: [{ text: `${compiled} is not built (npm run build)` }] };
-      return { path: compiled, external: true };
+      return { path: compiled };
+    });
+    // Inside the bundle, a compiled module's import.meta.url still names its own file in dist/.
+    b.onLoad({ filter: /\.js$/ }, (args) => {
+      if (!args.path.startsWith(`${packageDist}/`)) return undefined;
+      const source = readFileSync(args.path, 'utf8');
+      const url = JSON.stringify(pathToFileURL(args.path).href);
+      return { contents: source.replaceAll('import.meta.url', url), loader: 'js', resolveDir: dirname(args.path) };
     });
   },
 };
-const forbiddenInputs = /^(runtime|generated|cli|generator)\/|^node_modules\/(ts-morph|@ts-morph|handlebars)\//;
+
+/**
+ * Inputs a guest bundle must not hold: the TypeScript sources of the package (the guest runs the compiled
+ * code), the generator and the tools package (the runtime never needs them: `conform --spec` asks for the
+ * tools package at run time) and the generator's libraries.
+ */
+export const forbiddenInputs =
+  /^(runtime|generated|cli|generator|spec)\/|^packages\/vfio-uapi-tools\/|(^|\/)node_modules\/(ts-morph|@ts-morph|handlebars|@viz-js|vfio-uapi-tools)\//;
+
+/** The inputs of a bundle that break the rule above (empty when it holds). */
+export function leakedInputs(metafile: Metafile): string[] {
+  return Object.keys(metafile.inputs).filter((input) => forbiddenInputs.test(input));
+}
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -52,30 +76,46 @@ export function ensurePackageBuilt(log: (line: string) => void): void {
   run(process.execPath, [join(projectRoot, 'packages', 'build.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Bundles the guest's checks and answers the path of entry.mjs. */
-export async function bundleGuestEntry(log: (line: string) => void = () => {}): Promise<string> {
+export interface GuestBundle {
+  /** build/kernel-guest/entry.mjs: what the guest's /init runs. */
+  entry: string;
+  /** build/kernel-guest/vfio-uapi.mjs: the command the checks run as its own process. */
+  cli: string;
+  metafile: Metafile;
+}
+
+/** Bundles the guest's checks and command into `outdir` (build/kernel-guest/ by default). */
+export async function bundleGuest(
+  outdir = guestBundleDir,
+  log: (line: string) => void = () => {},
+): Promise<GuestBundle> {
   ensurePackageBuilt(log);
   // The load fault matrix (issue 12) is loaded by the guest at run time when this checkout has it.
   const loadCases = join(projectRoot, 'test', 'fault-matrix', 'load-cases.ts');
-  rmSync(guestBundleDir, { recursive: true, force: true });
+  rmSync(outdir, { recursive: true, force: true });
   const result = await build({
     entryPoints: {
       entry: join(guestSources, 'entry.ts'),
+      'vfio-uapi': join(guestSources, 'vfio-uapi.ts'),
       ...(existsSync(loadCases) ? { 'load-cases': loadCases } : {}),
     },
-    outdir: guestBundleDir,
+    outdir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    // koffi is native: it stays a bare import and resolves from the project's node_modules (an ancestor of build/).
-    external: ['koffi'],
+    external: ['koffi', 'vfio-uapi-tools'],
     plugins: [useCompiledPackage],
     metafile: true,
     logLevel: 'warning',
   });
-  const leaked = Object.keys(result.metafile.inputs).filter((input) => forbiddenInputs.test(input));
-  if (leaked.length) throw new Error(`the guest bundle copies sources in: ${leaked.slice(0, 5).join(', ')}`);
-  return join(guestBundleDir, 'entry.mjs');
+  const leaked = leakedInputs(result.metafile);
+  if (leaked.length) throw new Error(`the guest bundle holds what it must not: ${leaked.slice(0, 5).join(', ')}`);
+  return { entry: join(outdir, 'entry.mjs'), cli: join(outdir, 'vfio-uapi.mjs'), metafile: result.metafile };
+}
+
+/** Bundles what the guest runs and answers the path of entry.mjs. */
+export async function bundleGuestEntry(log: (line: string) => void = () => {}): Promise<string> {
+  return (await bundleGuest(guestBundleDir, log)).entry;
 }

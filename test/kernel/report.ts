@@ -2,6 +2,7 @@
 // kernel × check group with counts, and the plain closing line CI looks for.
 import type { Check } from './guest/check.js';
 import type { SuiteRun } from './routes.js';
+import { describeTimeline } from './timeline.js';
 
 /** Check groups, by the first word of a check id, in table order. */
 const groups: { prefix: string[]; title: string }[] = [
@@ -49,7 +50,11 @@ function cell(checks: Check[], title: string, run: SuiteRun): string {
   return `${mark} ${passed}/${mine.length}`;
 }
 
-export function printReport(runs: readonly SuiteRun[], totalSeconds: number): { passed: number; failed: number } {
+export function printReport(
+  runs: readonly SuiteRun[],
+  totalSeconds: number,
+  sideBySide = 1,
+): { passed: number; failed: number } {
   const rows = runs.flatMap((run) => run.checks.map((check) => ({ ...check, id: `${run.route.name}.${check.id}` })));
   const idWidth = Math.min(Math.max(...rows.map((c) => c.id.length), 5), 64);
   const expectedWidth = Math.min(Math.max(...rows.map((c) => c.expected.length), 8), 48);
@@ -71,6 +76,7 @@ export function printReport(runs: readonly SuiteRun[], totalSeconds: number): { 
       `${run.route.name.padEnd(12)} ${run.route.title}: prepared in ${run.prepareSeconds.toFixed(1)} s, ` +
         `guest ran ${run.bootSeconds.toFixed(1)} s`,
     );
+    console.log(`${''.padEnd(12)}   guest clock: ${describeTimeline(run.timeline)}`);
     for (const note of run.prepared) console.log(`${''.padEnd(12)}   ${note}`);
   }
 
@@ -86,7 +92,8 @@ export function printReport(runs: readonly SuiteRun[], totalSeconds: number): { 
 
   const passed = rows.filter((c) => c.pass).length;
   const failed = rows.length - passed;
-  console.log(`\ntotal ${totalSeconds.toFixed(1)} s for ${runs.length} guest(s)`);
+  const lanes = sideBySide > 1 ? `, ${sideBySide} side by side` : ', one at a time';
+  console.log(`\ntotal ${totalSeconds.toFixed(1)} s for ${runs.length} guest(s)${lanes}`);
   console.log(`${passed} passed, ${failed} failed`);
   return { passed, failed };
 }

@@ -19,6 +19,7 @@ import { bootableKernel } from './kernel-image.js';
 import { modulesInLoadOrder } from './modules.js';
 import { bootGuest } from './qemu.js';
 import { runsRoot } from './paths.js';
+import { parseTimeline, type GuestTimeline } from './timeline.js';
 
 export type Suite = 'mtty' | 'edu' | 'hang';
 export type Access = 'group' | 'cdev';
@@ -45,6 +46,8 @@ export interface SuiteRun {
   bootSeconds: number;
   /** What preparing did, for the report (e.g. "built the cdev kernel in 212 s"). */
   prepared: string[];
+  /** Where the guest's time went, by its own clock (its console lines). */
+  timeline: GuestTimeline;
 }
 
 interface PreparedGuest {
@@ -268,5 +271,6 @@ export async function runRoute(
     prepareSeconds,
     bootSeconds: outcome.seconds,
     prepared: guest.notes,
+    timeline: parseTimeline(outcome.console),
   };
 }

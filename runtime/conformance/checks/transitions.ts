@@ -5,7 +5,7 @@
 import { blockedRequest, describeFix, describeKernel } from '../../kernel-release.js';
 import { arcOf, forbiddenFor, stateExists } from '../spec-data.js';
 import type { CheckContext } from '../context.js';
-import { featureCallWithWatchdog } from '../forbidden-call.js';
+import { ForbiddenCaller } from '../forbidden-call.js';
 import type { Check } from './check.js';
 
 /** The data-fd effect the last arc of a path has, as the request's answer should show it. */
@@ -121,36 +121,49 @@ export const setForbidden: Check = {
         ctx.note(
           `${p.f.from} → ${p.f.to}: ${p.answer} expected on ${describeKernel(kernel!)} (${p.status}: ${describeFix(p.fix!)})`,
         );
-    for (const f of pairs) {
-      ctx.reach(f.from);
-      const buf = Buffer.alloc(16);
-      buf.writeUInt32LE(16, 0);
-      buf.writeUInt32LE((2 | 0x20000) >>> 0, 4); // SET MIG_DEVICE_STATE
-      buf.writeUInt32LE(ctx.spec.states[f.to]!, 8);
-      buf.writeInt32LE(-1, 12);
-      const where = ctx.options.emulated ? 'worker' : 'child';
-      const t0 = performance.now();
-      const out = await featureCallWithWatchdog(ctx.raw.fd, buf, ctx.options.forbiddenTimeoutMs, where);
-      if (out.done)
-        ctx.note(
-          `${f.from} → ${f.to} answered ${out.errno ?? out.ret} after ${Math.round(performance.now() - t0)} ms (from a ${where})`,
-        );
-      ctx.raw.log.push(
-        `SET MIG_DEVICE_STATE ${f.to} from ${f.from} (in a ${where}) → ${out.done ? (out.errno ?? out.ret) : 'no answer'}`,
-      );
-      if (!out.done) {
-        ctx.fail(
-          `${f.from} → ${f.to}`,
-          f.errno,
-          `no answer within ${ctx.options.forbiddenTimeoutMs} ms (the step function loops)`,
-        );
-        return; // the device is stuck in that call; nothing more can be asked of it
-      }
-      ctx.expect(`${f.from} → ${f.to}`, f.errno, out.errno ?? 'success');
-      expectState(ctx, `state after the forbidden request`, f.from);
+    // One child process (a real device) or one worker per request (emulated) for all the requests.
+    const caller = new ForbiddenCaller(ctx.raw.fd, ctx.options.emulated ? 'worker' : 'child');
+    try {
+      await issueForbidden(ctx, pairs, caller);
+    } finally {
+      await caller.close();
     }
   },
 };
+
+type ForbiddenPair = CheckContext['spec']['fsm']['forbidden'][number];
+
+/** Issues each forbidden request from its source state and checks the answer and that the state held. */
+async function issueForbidden(ctx: CheckContext, pairs: readonly ForbiddenPair[], caller: ForbiddenCaller) {
+  for (const f of pairs) {
+    ctx.reach(f.from);
+    const buf = Buffer.alloc(16);
+    buf.writeUInt32LE(16, 0);
+    buf.writeUInt32LE((2 | 0x20000) >>> 0, 4); // SET MIG_DEVICE_STATE
+    buf.writeUInt32LE(ctx.spec.states[f.to]!, 8);
+    buf.writeInt32LE(-1, 12);
+    const where = ctx.options.emulated ? 'worker' : 'child';
+    const t0 = performance.now();
+    const out = await caller.call(buf, ctx.options.forbiddenTimeoutMs);
+    if (out.done)
+      ctx.note(
+        `${f.from} → ${f.to} answered ${out.errno ?? out.ret} after ${Math.round(performance.now() - t0)} ms (from a ${where})`,
+      );
+    ctx.raw.log.push(
+      `SET MIG_DEVICE_STATE ${f.to} from ${f.from} (in a ${where}) → ${out.done ? (out.errno ?? out.ret) : 'no answer'}`,
+    );
+    if (!out.done) {
+      ctx.fail(
+        `${f.from} → ${f.to}`,
+        f.errno,
+        `no answer within ${ctx.options.forbiddenTimeoutMs} ms (the step function loops)`,
+      );
+      return; // the device is stuck in that call; nothing more can be asked of it
+    }
+    ctx.expect(`${f.from} → ${f.to}`, f.errno, out.errno ?? 'success');
+    expectState(ctx, `state after the forbidden request`, f.from);
+  }
+}
 
 /** PRE_COPY, PRE_COPY_P2P and STOP_COPY share one fd: moves among them answer -1 and the fd keeps working. */
 export const singleSession: Check = {

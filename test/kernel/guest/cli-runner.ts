@@ -1,10 +1,10 @@
-// Runs the `vfio-uapi` command as installed (packages/vfio-uapi/bin/vfio-uapi.js, compiled JavaScript) as its own
-// process, as a user would: each command opens the device itself, so the caller must not hold the device open.
+// Runs the `vfio-uapi` command (the compiled package's CLI, bundled beside this bundle as vfio-uapi.mjs: see
+// test/kernel/guest-bundle.ts) as its own process, as a user would: each command opens the device itself, so the
+// caller must not hold the device open.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// The guest bundle lives in build/kernel-guest/; the package two levels up from there.
-const cliScript = fileURLToPath(new URL('../../packages/vfio-uapi/bin/vfio-uapi.js', import.meta.url));
+const cliScript = fileURLToPath(new URL('./vfio-uapi.mjs', import.meta.url));
 
 export interface CliRun {
   /** `vfio-uapi save …`, for the report. */

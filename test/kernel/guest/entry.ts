@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     results.error = (error as Error).stack ?? String(error);
   }
   if (resultsFile) writeFileSync(resultsFile, JSON.stringify(results, null, 2));
+  console.log(`vfiotest: checks done at uptime ${readFileSync('/proc/uptime', 'utf8').split(' ')[0]} s`);
   console.log(`guest ${suite}: ${list.checks.filter((c) => c.pass).length}/${list.checks.length} passed`);
   process.exit(0);
 }
