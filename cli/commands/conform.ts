@@ -56,7 +56,9 @@ exit codes:
   1  a FAIL, or a STALE known-failure entry
   2  bad usage (including a real device without --yes)
   3  the device cannot be opened
-  4  the device does not support migration`,
+  4  the device does not support migration
+  130, 143  stopped by SIGINT or SIGTERM: the run ends after the check in progress, which leaves the device reset
+            (RUNNING, no data fd open); a second signal ends the process at once`,
   async run(args) {
     const s = await import('../support.js');
     // Known before the options are parsed, so that a usage error is printed in the format asked for.
@@ -82,6 +84,9 @@ exit codes:
       const knownPaths =
         knownOption === 'auto' ? c.knownFailuresPathsForDevice(target) : knownOption ? [knownOption] : [];
       const known = knownPaths.length ? c.mergeKnownFailures(knownPaths.map((p) => c.loadKnownFailures(p))) : null;
+      // SIGINT/SIGTERM stop the run between two checks (the device reset after each), exit 130/143.
+      const { interruptSignal } = await import('../process-guard.js');
+      const signal = interruptSignal();
       const { openDevice } = await import('../../runtime/device/open.js');
       const { kernelRelease, describeKernel } = await import('../../runtime/kernel-release.js');
       // The kernel that answers: the running one for a real device; the emulator answers for an emulated one.
@@ -126,6 +131,7 @@ exit codes:
           ...(values['forbidden-timeout'] !== undefined ? { forbiddenTimeoutMs: values['forbidden-timeout'] } : {}),
         },
         onResult: format === 'text' ? (r) => console.log(c.formatResult(r, values.verbose)) : undefined,
+        signal,
       });
       if (kernel) report.kernel = describeKernel(kernel);
       if (json) console.log(JSON.stringify(report));

@@ -3,6 +3,9 @@
  * struct declarations), in the spec's order. The device is reset before and after every check.
  */
 import { VfioMigrationFlags } from '../../generated/constants.js';
+import { VfioError } from '../errors.js';
+import { abortReason } from '../stream/limits.js';
+import { Errno } from '../sys/index.js';
 import { CheckContext, SetupFailure, type DeviceFacts, type SuiteOptions } from './context.js';
 import { checkFor } from './checks/index.js';
 import { isAccessPathRule, type AccessPaths } from './checks/access-paths.js';
@@ -30,6 +33,20 @@ export interface ConformanceInput {
   exclusive?: { release(): Promise<void>; reopen(): Promise<number> };
   /** Called after each rule, for progress output. */
   onResult?: (r: RuleResult) => void;
+  /**
+   * Stops the run between two checks (a check always ends with the device reset, so it is left RUNNING with no
+   * data fd open); the suite then throws a VfioError of kind `cancelled`.
+   */
+  signal?: AbortSignal;
+}
+
+/** Throws when the run was asked to stop; `judged` rules had been judged by then. */
+function stopIfAborted(input: ConformanceInput, judged: number, total: number): void {
+  if (!input.signal?.aborted) return;
+  throw new VfioError(
+    `stopped by ${abortReason(input.signal)} after ${judged} of ${total} rules; the device was reset after the last check (RUNNING)`,
+    { kind: 'cancelled', op: 'conform', fdKind: 'device', state: 'RUNNING', errno: Errno.ECANCELED },
+  );
 }
 
 /** What the device says about itself before any check runs. */
@@ -124,7 +141,10 @@ export async function runConformance(input: ConformanceInput): Promise<Report> {
     try {
       const noDevice = new RawDevice(-1, input.device);
       const noFacts: DeviceFacts = { migrationFlags: null, caps: null, dmaLogging: false };
-      for (const rule of accessFirst) await judge(rule, noDevice, noFacts, false);
+      for (const rule of accessFirst) {
+        stopIfAborted(input, byRule.size, rules.length);
+        await judge(rule, noDevice, noFacts, false);
+      }
     } finally {
       deviceFd = await input.exclusive!.reopen();
     }
@@ -135,6 +155,7 @@ export async function runConformance(input: ConformanceInput): Promise<Report> {
   // Results come out in the spec's order; those judged first are announced when their turn comes.
   const results: RuleResult[] = [];
   for (const rule of rules) {
+    if (!byRule.has(rule.id)) stopIfAborted(input, byRule.size, rules.length);
     const result = byRule.get(rule.id) ?? (await judge(rule, raw, facts, true));
     results.push(result);
     input.onResult?.(result);
