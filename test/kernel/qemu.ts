@@ -30,8 +30,11 @@ export interface GuestOutcome {
  * slowly (`vfio-uapi info` in the cdev guest, median of 5: 1.36-1.60 s against 1.69-1.78 s with max). Not
  * plain qemu64: koffi's prebuilt library uses POPCNT (SIGILL without it). Nothing the checks look at depends
  * on the CPU model; an AMD vendor (as qemu64 has) also keeps the guests free of the Meltdown page-table switch.
+ * RDRAND (QEMU's TCG implements it from the host's random source) lets the kernel seed its CRNG at boot: without
+ * it the first getrandom() in the guest, node's own at start, waited ~1 s for jitter entropy (cdev guest, node
+ * loading the checks 4.1-4.3 s without, 3.2-3.3 s with).
  */
-export const guestCpu = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt';
+export const guestCpu = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+rdrand';
 
 export function bootGuest(boot: GuestBoot): Promise<GuestOutcome> {
   const args = [

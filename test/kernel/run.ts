@@ -1,6 +1,6 @@
 // Runs the VFIO checks inside real Linux guests under QEMU. Each TCG guest keeps one host core busy, so as many
-// guests run side by side as the machine has cores, up to two (--jobs N to choose: 1 to 4), the longest routes
-// first so that the short ones fill in at the end.
+// guests run side by side as the machine has cores, up to two (--jobs N to choose: 1 to 4), the routes shared
+// among them by their measured times (lanes.ts).
 // Usage: node --import tsx test/kernel/run.ts [--route NAME[,NAME…]] [--with-hang] [--jobs N]
 //   NAME: 6.1, 6.12.95, 6.12.117, 7.3.4, cdev (default: all of them)
 import { appendFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { blockedRequest, kernelRelease } from '../../runtime/kernel-release.js';
 import { PackagesUnavailable } from './fetch.js';
 import { hasCommand } from './exec.js';
 import { bundleGuestEntry } from './guest-bundle.js';
+import { planLanes } from './lanes.js';
 import { printReport } from './report.js';
 import { hangRoute, routes, runRoute, type Route, type SuiteRun } from './routes.js';
 
@@ -59,28 +60,18 @@ const started = Date.now();
 const log = (line: string) => console.log(`-- ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s  ${line}`);
 const entryScript = await bundleGuestEntry(log);
 
-/**
- * Which routes take longest, to start them first: a Debian kernel boots in ~5 s where the cdev kernel (built
- * with almost nothing) takes ~1.5 s, and the edu route runs two commands where a mtty route runs five and its
- * conformance suite (measured warm: 6.12.x and 7.3.4 23-27 s, cdev ~20 s, 6.1 ~14 s).
- */
-function routeCost(route: Route): number {
-  return (route.suite === 'mtty' ? 2 : 0) + (route.access === 'group' ? 1 : 0);
-}
 const runs: SuiteRun[] = [];
 try {
-  // Longest first (the mtty routes on Debian kernels, then cdev, then edu: see routeCost), each lane taking the
-  // next route when its guest powers off.
-  const queue = [...selected].sort((a, b) => routeCost(b) - routeCost(a));
-  const lane = async () => {
-    for (let route = queue.shift(); route; route = queue.shift()) {
+  // Each lane runs its planned routes one after another (lanes.ts: the plan with the shortest longest lane).
+  const lane = async (planned: Route[]) => {
+    for (const route of planned) {
       log(`${route.name}: starting`);
       const run = await runRoute(route, entryScript, log);
       log(`${run.route.name}: ${run.checks.filter((c) => c.pass).length}/${run.checks.length} checks passed`);
       runs.push(run);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, lane));
+  await Promise.all(planLanes(selected, jobs).map(lane));
   // The hang guests (two vCPUs, one of them spinning) always run alone, after the others.
   for (const route of hangs) runs.push(await runRoute(route, entryScript, log));
 } catch (error) {
