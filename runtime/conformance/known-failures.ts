@@ -8,6 +8,7 @@
 import { existsSync, readlinkSync } from 'node:fs';
 import { version as kernelBuild } from 'node:os';
 import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readBoundedFile } from '../read-bounded.js';
 
 export interface KnownFailures {
@@ -33,7 +34,7 @@ export function parseKnownFailures(text: string, source: string): KnownFailures 
 const MAX_LIST_BYTES = 1 << 20;
 
 /** Where the committed lists live (inside the installed package). */
-const COMMITTED_LISTS = new URL('./known-failures/', import.meta.url).pathname;
+const COMMITTED_LISTS = fileURLToPath(new URL('./known-failures/', import.meta.url));
 
 /**
  * Reads a list. A committed list is named `vfio-uapi:known-failures/NAME.txt` in reports, so a report reads the

@@ -11,7 +11,7 @@ import { checkFor } from './checks/index.js';
 import { isAccessPathRule, type AccessPaths } from './checks/access-paths.js';
 import { structArgszRule } from './checks/struct-argsz.js';
 import type { KnownFailures } from './known-failures.js';
-import { GET, PROBE, SET, RawDevice } from './raw-device.js';
+import { GET, PROBE, SET, RawDevice, type CallResult } from './raw-device.js';
 import { capsKeyFor, type SpecData, type SpecRule } from './spec-data.js';
 import { Skip, summarize, type Report, type RuleResult, type Status } from './verdict.js';
 
@@ -40,18 +40,29 @@ export interface ConformanceInput {
   signal?: AbortSignal;
 }
 
+/** What is known of the device when a run stops: the answer to the last reset the suite sent, if any. */
+function deviceAfter(reset: CallResult | null, when: string): { text: string; state: string | null } {
+  if (!reset) return { text: 'the suite had not touched the device yet', state: null };
+  return reset.ok
+    ? { text: `the device was reset ${when} (RUNNING)`, state: 'RUNNING' }
+    : { text: `the reset ${when} failed (${reset.errno}): the device's state is unknown`, state: null };
+}
+
 /** Throws when the run was asked to stop; `judged` rules had been judged by then. */
-function stopIfAborted(input: ConformanceInput, judged: number, total: number): void {
+function stopIfAborted(input: ConformanceInput, judged: number, total: number, device: ReturnType<typeof deviceAfter>) {
   if (!input.signal?.aborted) return;
-  throw new VfioError(
-    `stopped by ${abortReason(input.signal)} after ${judged} of ${total} rules; the device was reset after the last check (RUNNING)`,
-    { kind: 'cancelled', op: 'conform', fdKind: 'device', state: 'RUNNING', errno: Errno.ECANCELED },
-  );
+  throw new VfioError(`stopped by ${abortReason(input.signal)} after ${judged} of ${total} rules; ${device.text}`, {
+    kind: 'cancelled',
+    op: 'conform',
+    fdKind: 'device',
+    state: device.state,
+    errno: Errno.ECANCELED,
+  });
 }
 
 /** What the device says about itself before any check runs. */
-function learnFacts(raw: RawDevice, spec: SpecData): DeviceFacts {
-  raw.reset();
+function learnFacts(raw: RawDevice, spec: SpecData): DeviceFacts & { reset: CallResult } {
+  const reset = raw.reset();
   const mig = raw.feature({ index: 1, bits: GET, argsz: 16, label: 'GET MIGRATION' });
   const migrationFlags = mig.result.ok ? Number(mig.buf.readBigUInt64LE(8)) : null;
   const caps = migrationFlags === null ? null : capsKeyFor(spec.fsm, migrationFlags, VfioMigrationFlags);
@@ -60,7 +71,7 @@ function learnFacts(raw: RawDevice, spec: SpecData): DeviceFacts {
     ? raw.feature({ index: logStart.index, bits: PROBE | SET, argsz: 8, label: 'PROBE|SET DMA_LOGGING_START' }).result
         .ok
     : false;
-  return { migrationFlags, caps, dmaLogging };
+  return { migrationFlags, caps, dmaLogging, reset };
 }
 
 function classify(
@@ -86,6 +97,8 @@ export async function runConformance(input: ConformanceInput): Promise<Report> {
     (r) => !input.only?.length || input.only.some((o) => r.id === o || r.id.startsWith(`${o}.`)),
   );
   const byRule = new Map<string, RuleResult>();
+  // What the last reset answered, for the message of a run that stops (checks end with a reset).
+  let lastReset = deviceAfter(null, '');
   const judge = async (rule: SpecRule, raw: RawDevice, facts: DeviceFacts, resetAfter: boolean) => {
     const t0 = performance.now();
     const logStart = raw.log.length;
@@ -109,7 +122,7 @@ export async function runConformance(input: ConformanceInput): Promise<Report> {
       } finally {
         if (resetAfter) {
           raw.closeDataFds();
-          raw.reset();
+          lastReset = deviceAfter(raw.reset(), 'after the last check');
         }
       }
     }
@@ -142,7 +155,7 @@ export async function runConformance(input: ConformanceInput): Promise<Report> {
       const noDevice = new RawDevice(-1, input.device);
       const noFacts: DeviceFacts = { migrationFlags: null, caps: null, dmaLogging: false };
       for (const rule of accessFirst) {
-        stopIfAborted(input, byRule.size, rules.length);
+        stopIfAborted(input, byRule.size, rules.length, deviceAfter(null, ''));
         await judge(rule, noDevice, noFacts, false);
       }
     } finally {
@@ -152,10 +165,11 @@ export async function runConformance(input: ConformanceInput): Promise<Report> {
 
   const raw = new RawDevice(deviceFd, input.device);
   const facts = learnFacts(raw, input.spec);
+  lastReset = deviceAfter(facts.reset, 'before the first check');
   // Results come out in the spec's order; those judged first are announced when their turn comes.
   const results: RuleResult[] = [];
   for (const rule of rules) {
-    if (!byRule.has(rule.id)) stopIfAborted(input, byRule.size, rules.length);
+    if (!byRule.has(rule.id)) stopIfAborted(input, byRule.size, rules.length, lastReset);
     const result = byRule.get(rule.id) ?? (await judge(rule, raw, facts, true));
     results.push(result);
     input.onResult?.(result);

@@ -38,7 +38,7 @@ it('an aborted run throws a cancellation after the check in progress; the device
   );
   expect(judged).toHaveLength(3);
   expect(device.getStateRaw()).toEqual({ ok: true, state: 'RUNNING' });
-  // The device still works: a full run afterwards judges every rule.
+  // The device still works: the state rules judged afterwards all pass.
   const again = await runConformance({
     deviceFd: device.fd,
     device: device.id.spec,

@@ -1,6 +1,8 @@
 /** The forbidden-request watchdog and the CLI's safety rules; no emulator in this process. */
-import { openSync, closeSync } from 'node:fs';
-import { expect, it } from 'vitest';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { ForbiddenCaller, featureCallWithWatchdog } from '../../runtime/conformance/forbidden-call.js';
 import {
@@ -28,30 +30,76 @@ it.each(['worker', 'child'] as const)('a %s issues the call and brings back the 
   }
 });
 
-it('a real device gets one child for all its calls, and the child is gone after close()', async () => {
-  const fd = openSync('/dev/null', 'r');
-  const caller = new ForbiddenCaller(fd, 'child');
+/** The process group and state of a process, from /proc (null once it is gone). */
+function procStat(pid: number): { state: string; pgrp: number } | null {
   try {
-    for (let i = 0; i < 3; i++)
-      expect(await caller.call(featureCall(), 10_000)).toMatchObject({ done: true, errno: 'ENOTTY' });
-    expect(caller.childrenStarted).toBe(1);
-  } finally {
-    await caller.close();
-    closeSync(fd);
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
+    return { state: fields[0]!, pgrp: Number(fields[2]) };
+  } catch {
+    return null;
   }
-  // A call after close() starts a new child rather than writing to the ended one.
-  const again = new ForbiddenCaller(openSync('/dev/null', 'r'), 'child');
-  expect(await again.call(featureCall(), 10_000)).toMatchObject({ done: true, errno: 'ENOTTY' });
-  await again.close();
+}
+
+describe('a real device: one child process for all its forbidden requests', () => {
+  it('takes every call, runs in its own process group (Ctrl-C is not for it) and is gone after close()', async () => {
+    const fd = openSync('/dev/null', 'r');
+    const caller = new ForbiddenCaller(fd, 'child');
+    try {
+      for (let i = 0; i < 3; i++)
+        expect(await caller.call(featureCall(), 10_000)).toMatchObject({ done: true, errno: 'ENOTTY' });
+      expect(caller.childrenStarted).toBe(1);
+      const pid = caller.childPid!;
+      expect(procStat(pid)?.pgrp).toBe(pid);
+      await caller.close();
+      expect(caller.childPid).toBeNull();
+      const after = procStat(pid);
+      expect(after === null || after.state === 'Z').toBe(true); // exited (a zombie until node reaps it)
+      // The same caller after close(): a new child rather than the ended one.
+      expect(await caller.call(featureCall(), 10_000)).toMatchObject({ done: true, errno: 'ENOTTY' });
+      expect(caller.childrenStarted).toBe(2);
+    } finally {
+      await caller.close();
+      closeSync(fd);
+    }
+  });
+
+  it('a child killed between two calls is replaced: the request was never sent, so it is sent again', async () => {
+    const fd = openSync('/dev/null', 'r');
+    const caller = new ForbiddenCaller(fd, 'child');
+    try {
+      expect(await caller.call(featureCall(), 10_000)).toMatchObject({ done: true });
+      process.kill(caller.childPid!, 'SIGKILL');
+      expect(await caller.call(featureCall(), 10_000)).toMatchObject({ done: true, errno: 'ENOTTY' });
+      expect(caller.childrenStarted).toBe(2);
+    } finally {
+      await caller.close();
+      closeSync(fd);
+    }
+  });
+
+  it('one call at a time: a second call before the first answered is refused', async () => {
+    const fd = openSync('/dev/null', 'r');
+    const caller = new ForbiddenCaller(fd, 'child');
+    try {
+      const first = caller.call(featureCall(), 10_000);
+      await expect(caller.call(featureCall(), 10_000)).rejects.toThrow(/one call at a time/);
+      expect(await first).toMatchObject({ done: true });
+    } finally {
+      await caller.close();
+      closeSync(fd);
+    }
+  });
 });
 
-// A worker's clock starts when it is created; a child's when it says it is ready (starting node can take seconds
-// in a slow guest), so only the worker can be given too little time by a call that answers at once.
+// A worker's clock starts when it is created (so 1 ms is always too little); a child's when it says it is ready,
+// since starting node can take seconds in a slow guest.
 it('gives up on a call that does not answer in time, without waiting for it', async () => {
   const fd = openSync('/dev/null', 'r');
   try {
     const t0 = Date.now();
-    expect(await featureCallWithWatchdog(fd, featureCall(), 1, 'worker')).toEqual({ done: false });
+    expect(await featureCallWithWatchdog(fd, featureCall(), 1, 'worker')).toEqual({ done: false, why: 'timeout' });
     expect(Date.now() - t0).toBeLessThan(5000);
   } finally {
     closeSync(fd);

@@ -1,9 +1,10 @@
 /**
  * Which guest runs in which lane when guests run side by side. Each route has a weight, its warm guest time
  * measured on the 2-core machine with two guests side by side (test:kernel prints it per route); the plan is
- * the assignment with the shortest longest lane (every assignment is tried: five routes over two lanes are 32),
- * and each lane runs its routes longest first. A greedy queue (the next route to the first free lane) ends
- * ~2 s later on the five routes: it cannot put the two longest together and the three shortest together.
+ * the assignment with the shortest longest lane (every assignment is tried, the first route fixed to lane 0
+ * since lanes are alike: 16 for five routes over two lanes), and each lane runs its routes longest first. A
+ * greedy queue (the next route to the first free lane) ends ~2 s later on the five routes: it cannot put the two
+ * longest together and the three shortest together.
  */
 import type { Route } from './routes.js';
 

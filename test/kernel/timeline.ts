@@ -37,7 +37,7 @@ export function parseTimeline(console: string): GuestTimeline {
   return timeline;
 }
 
-/** One line: "boot 5.0 s, node loads the checks 4.4 s, 5 vfio-uapi processes 9.2 s (info 1.9, …), other checks 3.1 s". */
+/** One line: "boot to node 5.0 s, node loads the checks 4.4 s, 5 vfio-uapi processes 9.2 s (info 1.9, …), other checks 3.1 s". */
 export function describeTimeline(t: GuestTimeline): string {
   const parts: string[] = [];
   const s = (n: number) => `${n.toFixed(1)} s`;

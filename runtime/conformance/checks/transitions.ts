@@ -4,7 +4,7 @@
  */
 import { blockedRequest, describeFix, describeKernel } from '../../kernel-release.js';
 import { arcOf, forbiddenFor, stateExists } from '../spec-data.js';
-import type { CheckContext } from '../context.js';
+import { SetupFailure, type CheckContext } from '../context.js';
 import { ForbiddenCaller } from '../forbidden-call.js';
 import type { Check } from './check.js';
 
@@ -152,6 +152,10 @@ async function issueForbidden(ctx: CheckContext, pairs: readonly ForbiddenPair[]
     ctx.raw.log.push(
       `SET MIG_DEVICE_STATE ${f.to} from ${f.from} (in a ${where}) → ${out.done ? (out.errno ?? out.ret) : 'no answer'}`,
     );
+    if (!out.done && out.why === 'ended')
+      throw new SetupFailure(
+        `the ${where} issuing ${f.from} → ${f.to} ended before the kernel answered (it was killed or could not start)`,
+      );
     if (!out.done) {
       ctx.fail(
         `${f.from} → ${f.to}`,
