@@ -1,6 +1,7 @@
 import { choice, DEVICE, DEVICE_OPTIONS, flag, integer, list, parseCommandLine, text } from '../options.js';
 import type { Command } from '../command.js';
 import { uapiTools } from '../tools.js';
+import { prestartEmulator } from '../prestart.js';
 
 const OPTIONS = {
   ...DEVICE_OPTIONS,
@@ -60,6 +61,7 @@ exit codes:
   130, 143  stopped by SIGINT or SIGTERM: the run ends after the check in progress, which leaves the device reset
             (RUNNING, no data fd open); a second signal ends the process at once`,
   async run(args) {
+    prestartEmulator(args);
     const s = await import('../support.js');
     // Known before the options are parsed, so that a usage error is printed in the format asked for.
     const json = args.includes('--json') || args.includes('--format=json') || args.join(' ').includes('--format json');

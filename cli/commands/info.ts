@@ -1,6 +1,7 @@
 import { DEVICE_HELP, EXIT_HELP, VALUES_HELP } from '../help-text.js';
 import { DEVICE, DEVICE_OPTIONS, optionsHelp, parseCommandLine } from '../options.js';
 import type { Command } from '../command.js';
+import { prestartEmulator } from '../prestart.js';
 
 const OPTIONS = DEVICE_OPTIONS;
 
@@ -16,6 +17,7 @@ ${VALUES_HELP}
 
 ${EXIT_HELP}`,
   async run(args) {
+    prestartEmulator(args);
     const s = await import('../support.js');
     const json = args.includes('--json');
     let device: import('../../runtime/device/device.js').Device | null = null;

@@ -10,6 +10,7 @@ import {
   STREAM_OPTIONS,
 } from '../options.js';
 import type { Command } from '../command.js';
+import { prestartEmulator } from '../prestart.js';
 
 const OPTIONS = {
   raw: flag('the input is a bare stream without header and trailer'),
@@ -44,6 +45,7 @@ ${VALUES_HELP}
 
 ${EXIT_HELP}`,
   async run(args) {
+    prestartEmulator(args);
     const s = await import('../support.js');
     const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');

@@ -11,6 +11,7 @@ import {
   type Positional,
 } from '../options.js';
 import type { Command } from '../command.js';
+import { prestartEmulator } from '../prestart.js';
 
 const OPTIONS = {
   processes: choice(
@@ -51,6 +52,7 @@ ${VALUES_HELP}
 
 ${EXIT_HELP}`,
   async run(args) {
+    prestartEmulator(args);
     const s = await import('../support.js');
     const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');

@@ -12,6 +12,7 @@ import {
   TRANSFER_OPTIONS,
 } from '../options.js';
 import type { Command } from '../command.js';
+import { prestartEmulator } from '../prestart.js';
 
 const OPTIONS = {
   raw: flag('write the bare stream, without the vfio-uapi header and trailer'),
@@ -40,6 +41,7 @@ ${VALUES_HELP}
 
 ${EXIT_HELP}`,
   async run(args) {
+    prestartEmulator(args);
     const s = await import('../support.js');
     const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');
