@@ -42,11 +42,21 @@ function procStat(pid: number): { state: string; pgrp: number } | null {
   }
 }
 
+/** Runs `use` with a child-process caller on /dev/null, which answers VFIO_DEVICE_FEATURE with ENOTTY. */
+async function withChildCaller(use: (caller: ForbiddenCaller) => Promise<void>): Promise<void> {
+  const fd = openSync('/dev/null', 'r');
+  const caller = new ForbiddenCaller(fd, 'child');
+  try {
+    await use(caller);
+  } finally {
+    await caller.close();
+    closeSync(fd);
+  }
+}
+
 describe('a real device: one child process for all its forbidden requests', () => {
-  it('takes every call, runs in its own process group (Ctrl-C is not for it) and is gone after close()', async () => {
-    const fd = openSync('/dev/null', 'r');
-    const caller = new ForbiddenCaller(fd, 'child');
-    try {
+  it('takes every call, runs in its own process group (Ctrl-C is not for it) and is gone after close()', () =>
+    withChildCaller(async (caller) => {
       for (let i = 0; i < 3; i++)
         expect(await caller.call(featureCall(), 10_000)).toMatchObject({ done: true, errno: 'ENOTTY' });
       expect(caller.childrenStarted).toBe(1);
@@ -59,38 +69,22 @@ describe('a real device: one child process for all its forbidden requests', () =
       // The same caller after close(): a new child rather than the ended one.
       expect(await caller.call(featureCall(), 10_000)).toMatchObject({ done: true, errno: 'ENOTTY' });
       expect(caller.childrenStarted).toBe(2);
-    } finally {
-      await caller.close();
-      closeSync(fd);
-    }
-  });
+    }));
 
-  it('a child killed between two calls is replaced: the request was never sent, so it is sent again', async () => {
-    const fd = openSync('/dev/null', 'r');
-    const caller = new ForbiddenCaller(fd, 'child');
-    try {
+  it('a child killed between two calls is replaced: the request was never sent, so it is sent again', () =>
+    withChildCaller(async (caller) => {
       expect(await caller.call(featureCall(), 10_000)).toMatchObject({ done: true });
       process.kill(caller.childPid!, 'SIGKILL');
       expect(await caller.call(featureCall(), 10_000)).toMatchObject({ done: true, errno: 'ENOTTY' });
       expect(caller.childrenStarted).toBe(2);
-    } finally {
-      await caller.close();
-      closeSync(fd);
-    }
-  });
+    }));
 
-  it('one call at a time: a second call before the first answered is refused', async () => {
-    const fd = openSync('/dev/null', 'r');
-    const caller = new ForbiddenCaller(fd, 'child');
-    try {
+  it('one call at a time: a second call before the first answered is refused', () =>
+    withChildCaller(async (caller) => {
       const first = caller.call(featureCall(), 10_000);
       await expect(caller.call(featureCall(), 10_000)).rejects.toThrow(/one call at a time/);
       expect(await first).toMatchObject({ done: true });
-    } finally {
-      await caller.close();
-      closeSync(fd);
-    }
-  });
+    }));
 });
 
 // A worker's clock starts when it is created (so 1 ms is always too little); a child's when it says it is ready,
