@@ -5,8 +5,8 @@
  */
 
 /**
- * Driver personalities, after real drivers (reference §9); `nomig` is a device without migration (QEMU's edu on
- * vfio-pci, reference real-kernels §B).
+ * Driver personalities, after real drivers (the kernel's mtty sample, hisi_acc_vfio_pci, mlx5_vfio_pci); `nomig` is
+ * a device without migration (QEMU's edu on vfio-pci, as route 6.1 of `npm run test:kernel` finds it).
  */
 export type Personality = 'mtty' | 'hisi-acc' | 'mlx5' | 'nomig';
 

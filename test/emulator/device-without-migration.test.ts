@@ -1,6 +1,6 @@
 /**
  * The nomig personality against what a device with no migration driver answered on a real kernel (QEMU's edu
- * on vfio-pci, Linux 6.1, reference/real-kernels.md §B): migration features are ENOTTY, PROBE included; the
+ * on vfio-pci, Linux 6.1, as route 6.1 of `npm run test:kernel` checks it): migration features are ENOTTY, PROBE included; the
  * driver's low-power features, GET_INFO, reset and BAR0 work.
  */
 import koffi from 'koffi';

@@ -1,6 +1,6 @@
 /**
  * mtty personality through the container/group path, against what real mtty on Linux 6.12 answered
- * (reference/real-kernels.md), plus the feature-header checks in the kernel's order.
+ * (and 7.3: the mtty routes of `npm run test:kernel`), plus the feature-header checks in the kernel's order.
  */
 import { closeSync, openSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -37,7 +37,7 @@ describe('generated state-machine files', () => {
     expect(fsm.arcFor('STOP_COPY+P2P+PRE_COPY', 'RUNNING_P2P', 'PRE_COPY_P2P')?.fd).toBe('opens-saving');
   });
 
-  it('the arcs drivers must implement (reference §5.4) are exactly the arcs the paths use', () => {
+  it('the arcs drivers must implement (required_driver_arcs, as vfio_main.c lists them) are exactly the arcs the paths use', () => {
     const req = referenceJson().required_driver_arcs as Record<string, string[]>;
     for (const caps of fsm.capabilitySets) {
       const has = (f: string) => caps.split('+').includes(f);

@@ -6,8 +6,7 @@
 //   the two options gcc-12 lacks turned off (CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT, CONFIG_CC_HAS_ASSUME);
 // - a helper that will not start on this host's C library runs through trixie's loader instead (a two-line
 //   wrapper in our unpacked copy of kbuild, never in the system).
-// Facts from shared/reference/real-kernels.md §C (both ways were tried there); the result is cached per
-// release, keyed by the source file and the compiler.
+// Nothing is installed on the host. The result is cached per release, keyed by the source file and the compiler.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // What a kernel release does for the blocked request and for MIG_PRECOPY_INFOv2, from the spec's version data
 // (ir.kernelFixes from spec/vfio/kernel-fixes.ts, feature `since`) — the answers conformance and the real-kernel
 // routes choose their expectations by. The releases and what they must answer are facts of the Debian kernels the
-// routes boot (uname -r / -v as they print it; shared/reference/real-kernels.md §A, §C).
+// routes boot (uname -r / -v as their guests print them; test/kernel/debian-kernels.ts pins the versions).
 import { describe, expect, it } from 'vitest';
 import { generatedSpecData, type SpecData } from '../../runtime/conformance/spec-data.js';
 import {

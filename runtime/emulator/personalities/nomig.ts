@@ -1,6 +1,6 @@
 /**
  * A device with no migration at all, after QEMU's `edu` PCI device on vfio-pci (Linux 6.1 guest, behind a
- * root port; reference/real-kernels.md §B). vfio-pci gives it no migration ops, so MIGRATION, MIG_DEVICE_STATE
+ * root port; route 6.1 of `npm run test:kernel` checks these answers). vfio-pci gives it no migration ops, so MIGRATION, MIG_DEVICE_STATE
  * and MIG_DATA_SIZE answer ENOTTY (PROBE too), while the driver's own features (LOW_POWER_*) and reset work.
  * BAR0 is 1 MiB: offset 0 reads edu's id 0x010000ed, and a value written at offset 4 reads back inverted.
  */
