@@ -34,12 +34,13 @@ import {
   O_NONBLOCK,
   O_RDONLY,
   O_WRONLY,
+  POLLIN,
   readlinkOrNull,
 } from '../sys/index.js';
 import { VfioError } from '../errors.js';
 import { openAtomicFile } from './atomic-file.js';
 import { endpointSyntax, EndpointSyntaxError, SUN_PATH_MAX, type EndpointSpec } from './endpoint-spec.js';
-import { isCancelled, yieldToEventLoop, type PeerIo, type PeerMode } from './fd-io.js';
+import { isCancelled, pollOne, yieldToEventLoop, type PeerIo, type PeerMode } from './fd-io.js';
 import {
   abortReason,
   cancelFlagOf,
@@ -157,11 +158,6 @@ const sys = {
     len: null,
     flags: number,
   ) => number,
-  poll: libc.func('int poll(void *fds, unsigned long nfds, int timeout)') as (
-    b: Buffer,
-    n: number,
-    t: number,
-  ) => number,
 };
 
 /** struct sockaddr_un for `path` (already checked by parseEndpoint). */
@@ -207,15 +203,6 @@ function checkSocketPath(spec: string, path: string, direction: 'read' | 'write'
       `${path} exists and is not a socket; it is left alone (remove it yourself or choose another path)`,
     );
   return st;
-}
-
-const pollOne = Buffer.alloc(8);
-/** poll() one fd for `events` up to `ms`; true when ready. */
-function ready(fd: number, events: number, ms: number): boolean {
-  pollOne.writeInt32LE(fd, 0);
-  pollOne.writeInt16LE(events, 4);
-  pollOne.writeInt16LE(0, 6);
-  return sys.poll(pollOne, 1, ms) > 0;
 }
 
 /**
@@ -327,7 +314,7 @@ function listenUnix(spec: string, path: string, opts: EndpointOptions): Endpoint
             Errno.ETIMEDOUT,
             `no sender connected within ${formatMs(waitMs)} (raise --connect-timeout to wait longer)`,
           );
-        if (!ready(listener, 1, 20)) await yieldToEventLoop();
+        if (pollOne(listener, POLLIN, 20) <= 0) await yieldToEventLoop();
       }
       stopListening();
     },
@@ -446,7 +433,7 @@ function fifoByPath(path: string, direction: 'read' | 'write', opts: EndpointOpt
       for (;;) {
         if (isCancelled(cancelFlagOf(opts.signal))) throw cancelled(path, opts.signal, other);
         // A read end is ready once a writer has written or come and gone; a write end once it opens.
-        if (direction === 'read' ? ready(fd, 1, 20) : tryOpen()) return;
+        if (direction === 'read' ? pollOne(fd, POLLIN, 20) > 0 : tryOpen()) return;
         if (performance.now() >= deadline)
           throw pathError(
             direction,
