@@ -16,7 +16,7 @@ import { copyHoldingTailAsync } from './copy-loops.js';
 import { FdIoError, type ReadCounters } from './fd-io.js';
 import { StreamChecksum } from './checksum.js';
 import { checksumHex, TRAILER_SIZE, type StreamHeader } from './format.js';
-import { checkTrailer, readAndCheckHeader, refuseHeaderInRawFile } from './header-io.js';
+import { badLoad, checkTrailer, readAndCheckHeader, refuseHeaderInRawFile } from './header-io.js';
 import { abortReason, cancelFlagOf, type TransferLimits } from './limits.js';
 import { checksumFileRange, prePassThreads } from './prepass.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
@@ -58,10 +58,6 @@ export interface LoadResult {
   checksum: string | null;
   elapsedMs: number;
   io: ReadCounters;
-}
-
-function bad(message: string, hint?: string): VfioError {
-  return new VfioError(message, { kind: 'bad-stream', op: 'load', fdKind: 'stream', hint });
 }
 
 /** Where a load may start: a device at rest. Anything else is refused before any SET. */
@@ -136,9 +132,9 @@ async function verifyFileBody(
     throw e instanceof FdIoError ? fromIo(e, 'source', 'RUNNING', { name: source.name, signal }) : e;
   }
   if (got.bytes !== body)
-    throw bad(`${source.name} changed while being read: ${got.bytes} of ${body} body bytes were there`);
+    throw badLoad(`${source.name} changed while being read: ${got.bytes} of ${body} body bytes were there`);
   if (got.checksum !== expected)
-    throw bad(
+    throw badLoad(
       `${source.name} is damaged: checksum mismatch (trailer ${checksumHex(expected)}, body ${checksumHex(got.checksum)})`,
     );
 }
