@@ -588,19 +588,25 @@ export class MigrationSession {
     return info;
   }
 
+  /** readData/writeData need the data fd open in their direction: a usage error otherwise. */
+  private requireDataFd(direction: 'saving' | 'resuming'): void {
+    if (this.fd >= 0 && this.fdDirection === direction) return;
+    const [doing, call] = direction === 'saving' ? ['reading', 'read'] : ['writing', 'write'];
+    throw new VfioError(`${doing} needs an open ${direction} data fd (the session has none)`, {
+      kind: 'usage',
+      op: `${call} data fd`,
+      fdKind: 'migration_data',
+      state: this.current,
+    });
+  }
+
   /**
    * One read of the saving data fd into `buf` (from `offset`, at most `length` bytes), as a typed result:
    * bytes, `nothing-now` (ENOMSG), `would-block` (EAGAIN) or `end` (0). EINTR is retried; any other errno
    * throws a VfioError naming the state.
    */
   readData(buf: Buffer, offset = 0, length = buf.length - offset): DataRead {
-    if (this.fd < 0 || this.fdDirection !== 'saving')
-      throw new VfioError('reading needs an open saving data fd (the session has none)', {
-        kind: 'usage',
-        op: 'read data fd',
-        fdKind: 'migration_data',
-        state: this.current,
-      });
+    this.requireDataFd('saving');
     const into = offset === 0 ? buf : buf.subarray(offset);
     for (;;) {
       const n = read(this.fd, into, length);
@@ -616,13 +622,7 @@ export class MigrationSession {
 
   /** Write all `length` bytes of `buf` to the resuming data fd (EINTR retried); throws on any failure. */
   writeData(buf: Buffer, length = buf.length): void {
-    if (this.fd < 0 || this.fdDirection !== 'resuming')
-      throw new VfioError('writing needs an open resuming data fd (the session has none)', {
-        kind: 'usage',
-        op: 'write data fd',
-        fdKind: 'migration_data',
-        state: this.current,
-      });
+    this.requireDataFd('resuming');
     for (let done = 0; done < length;) {
       const n = write(this.fd, done === 0 ? buf : buf.subarray(done), length - done);
       if (n > 0) {
