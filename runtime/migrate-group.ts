@@ -32,7 +32,7 @@ import { copySome } from './stream/copy-loops.js';
 import { FdIoError, writeAll, type ReadCounters } from './stream/fd-io.js';
 import { checkLoadStart, parkIfCommitted } from './stream/load.js';
 import { PrecopyPolicy, type PrecopyDecision, type PrecopyPolicyOptions } from './stream/policy.js';
-import { checkSaveStart, fromIo } from './stream/save.js';
+import { checkSaveStart, fromIo, safeRecover } from './stream/save.js';
 import { errnoName } from './sys/index.js';
 
 export interface GroupMigrateOptions {
@@ -296,15 +296,7 @@ function readOrFail<T>(p: Pair, f: () => T): T {
 function abortAll(group: Pair[], why: string): void {
   for (const p of group)
     if ((p.dst.enteredResuming || p.dst.report.steps.some((s) => s.ok)) && !p.dst.report.recoveries.length)
-      safely(() => p.dst.recover(why));
+      safeRecover(p.dst, why);
   for (const p of group)
-    if (p.src.report.steps.some((s) => s.ok) && !p.src.report.recoveries.length) safely(() => p.src.recover(why));
-}
-
-function safely(f: () => unknown): void {
-  try {
-    f();
-  } catch {
-    /* the original failure is what the caller needs; outcome() reads each device's state afterwards */
-  }
+    if (p.src.report.steps.some((s) => s.ok) && !p.src.report.recoveries.length) safeRecover(p.src, why);
 }
