@@ -26,7 +26,7 @@ import { isVfioError, VfioError } from './errors.js';
 import type { DeviceOutcome } from './migration/outcome.js';
 import type { SessionReport } from './migration/report.js';
 import { MigrationSession, type SessionOptions } from './migration/session.js';
-import type { Verification } from './migrate.js';
+import { verificationOf, type Verification } from './migrate.js';
 import { CHUNK } from './stream/chunk.js';
 import { copySome } from './stream/copy-loops.js';
 import { FdIoError, writeAll, type ReadCounters } from './stream/fd-io.js';
@@ -220,14 +220,7 @@ export async function migrateGroup(
     const devices: GroupDeviceResult[] = [];
     for (const p of group) {
       const after = (await p.destination.snapshot())?.digest ?? null;
-      const verification: Verification = {
-        checked: p.sourceDigest !== null && after !== null,
-        equal: p.sourceDigest !== null && after !== null ? after === p.sourceDigest : null,
-        sourceDigest: p.sourceDigest,
-        destinationDigest: after,
-        differedBefore:
-          p.sourceBefore !== null && p.destinationBefore !== null ? p.sourceBefore !== p.destinationBefore : null,
-      };
+      const verification = verificationOf(p.sourceDigest, after, p.sourceBefore, p.destinationBefore);
       devices.push({
         source: p.src.deviceName,
         destination: p.dst.deviceName,
