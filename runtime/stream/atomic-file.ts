@@ -31,6 +31,7 @@ import {
   Errno,
   errnoMeaning,
   errnoName,
+  errnoOfError,
   lastErrno,
   linkat,
   O_CREAT,
@@ -62,11 +63,6 @@ function tryUnlink(path: string): void {
   } catch {
     /* already gone */
   }
-}
-
-function errnoOf(e: unknown): number {
-  const err = e as NodeJS.ErrnoException;
-  return typeof err.errno === 'number' ? Math.abs(err.errno) : Errno.EIO;
 }
 
 function fail(name: string, errno: number, why?: string): VfioError {
@@ -141,7 +137,7 @@ export function openAtomicFile(path: string, name = path, opts: { unnamed?: bool
     if (opts.unnamed === false) throw Object.assign(new Error('O_TMPFILE not wanted'), { errno: Errno.EOPNOTSUPP });
     fd = openSync(folder, O_TMPFILE | O_WRONLY, mode);
   } catch (e) {
-    const errno = errnoOf(e);
+    const errno = errnoOfError(e);
     // No O_TMPFILE on this filesystem: a named temporary file instead.
     if (errno !== Errno.EOPNOTSUPP && errno !== Errno.EISDIR && errno !== Errno.EINVAL)
       throw fail(
@@ -153,7 +149,7 @@ export function openAtomicFile(path: string, name = path, opts: { unnamed?: bool
     try {
       fd = openSync(tempName, O_WRONLY | O_CREAT | O_EXCL, mode);
     } catch (e2) {
-      const errno2 = errnoOf(e2);
+      const errno2 = errnoOfError(e2);
       throw fail(
         name,
         errno2,
@@ -208,7 +204,7 @@ export function openAtomicFile(path: string, name = path, opts: { unnamed?: bool
       } catch (e) {
         discard();
         state = 'closed';
-        throw fail(name, errnoOf(e));
+        throw fail(name, errnoOfError(e));
       }
       closeSync(fd);
       fd = -1;

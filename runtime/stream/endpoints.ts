@@ -27,6 +27,7 @@ import {
   Errno,
   errnoMeaning,
   errnoName,
+  errnoOfError,
   fcntl,
   F_GETFL,
   libc,
@@ -119,11 +120,6 @@ function cancelled(name: string, signal: AbortSignal | undefined, waitingFor: st
   });
 }
 
-function errnoOf(e: unknown): number {
-  const err = e as NodeJS.ErrnoException;
-  return typeof err.errno === 'number' ? Math.abs(err.errno) : Errno.EIO;
-}
-
 /** A few errnos in plain words; the rest by name and meaning. */
 function plain(errno: number, subject: 'file' | 'folder' = 'file'): string {
   if (errno === Errno.ENOENT) return subject === 'folder' ? 'its folder does not exist' : 'it does not exist';
@@ -172,7 +168,7 @@ function lstatOrNull(path: string): Stats | null {
   try {
     return lstatSync(path);
   } catch (e) {
-    if (errnoOf(e) === Errno.ENOENT) return null;
+    if (errnoOfError(e) === Errno.ENOENT) return null;
     throw e;
   }
 }
@@ -187,7 +183,7 @@ function checkSocketPath(spec: string, path: string, direction: 'read' | 'write'
     st = lstatOrNull(path);
   } catch (e) {
     if (e instanceof VfioError) throw e;
-    const errno = errnoOf(e);
+    const errno = errnoOfError(e);
     throw pathError(
       direction,
       spec,
@@ -333,7 +329,12 @@ function describeFd(fd: number, name: string, direction: 'read' | 'write'): Stat
   try {
     st = fstatSync(fd);
   } catch (e) {
-    throw pathError(direction, name, errnoOf(e), `it is not an open file descriptor (${errnoName(errnoOf(e))})`);
+    throw pathError(
+      direction,
+      name,
+      errnoOfError(e),
+      `it is not an open file descriptor (${errnoName(errnoOfError(e))})`,
+    );
   }
   const foreign = notGiven(fd);
   if (foreign)
@@ -414,8 +415,8 @@ function fifoByPath(path: string, direction: 'read' | 'write', opts: EndpointOpt
       fd = openSync(path, (direction === 'read' ? O_RDONLY : O_WRONLY) | O_NONBLOCK);
       return true;
     } catch (e) {
-      if (errnoOf(e) === Errno.ENXIO) return false; // a write end waits for a reader
-      throw pathError(direction, path, errnoOf(e), plain(errnoOf(e)));
+      if (errnoOfError(e) === Errno.ENXIO) return false; // a write end waits for a reader
+      throw pathError(direction, path, errnoOfError(e), plain(errnoOfError(e)));
     }
   };
   if (direction === 'read') tryOpen();
@@ -471,7 +472,7 @@ export function openSink(spec: string, opts: EndpointOptions | number = {}): End
   try {
     st = statSync(e.path);
   } catch (err) {
-    const errno = errnoOf(err);
+    const errno = errnoOfError(err);
     if (errno !== Errno.ENOENT) throw pathError('write', spec, errno, plain(errno));
     st = null; // new, or a dangling symlink: atomic-file.ts sorts that out
   }
@@ -490,7 +491,7 @@ export function openSink(spec: string, opts: EndpointOptions | number = {}): End
       return endpointOfFd(openSync(e.path, O_WRONLY), spec, 'write', true);
     } catch (err) {
       if (err instanceof VfioError) throw err;
-      throw pathError('write', spec, errnoOf(err), plain(errnoOf(err)));
+      throw pathError('write', spec, errnoOfError(err), plain(errnoOfError(err)));
     }
   }
   return openAtomicFile(e.path, spec);
@@ -514,7 +515,7 @@ export function openSource(spec: string, opts: EndpointOptions = {}): Endpoint {
   try {
     st = statSync(e.path);
   } catch (err) {
-    const errno = errnoOf(err);
+    const errno = errnoOfError(err);
     // A dangling symlink says ENOENT too; name it.
     let why = plain(errno);
     if (errno === Errno.ENOENT && lstatOrNull(e.path)?.isSymbolicLink())
@@ -529,6 +530,6 @@ export function openSource(spec: string, opts: EndpointOptions = {}): Endpoint {
     return endpointOfFd(openSync(e.path, O_RDONLY), spec, 'read', true);
   } catch (err) {
     if (err instanceof VfioError) throw err;
-    throw pathError('read', spec, errnoOf(err), plain(errnoOf(err)));
+    throw pathError('read', spec, errnoOfError(err), plain(errnoOfError(err)));
   }
 }
