@@ -100,6 +100,11 @@ function tempPrefix(target: string): string {
   return `.${basename(target)}.vfio-uapi-`;
 }
 
+/** A new named temporary beside `target`: `.NAME.vfio-uapi-PID-RANDOM.tmp` (sweepStale reads the pid back). */
+function tempPath(folder: string, target: string): string {
+  return join(folder, `${tempPrefix(target)}${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
 /** Remove named temporaries of this target left by processes that no longer exist. */
 function sweepStale(folder: string, target: string): void {
   const prefix = tempPrefix(target);
@@ -145,7 +150,7 @@ export function openAtomicFile(path: string, name = path, opts: { unnamed?: bool
         errno,
         `cannot create a temporary file in ${folder} to replace it: ${errnoName(errno)} (${errnoMeaning(errno)})`,
       );
-    tempName = join(folder, `${tempPrefix(target)}${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+    tempName = tempPath(folder, target);
     try {
       fd = openSync(tempName, O_WRONLY | O_CREAT | O_EXCL, mode);
     } catch (e2) {
@@ -191,7 +196,7 @@ export function openAtomicFile(path: string, name = path, opts: { unnamed?: bool
         fsyncSync(fd);
         if (!tempName) {
           // Give the unnamed file a temporary name beside the target, then rename that over it.
-          const named = join(folder, `${tempPrefix(target)}${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+          const named = tempPath(folder, target);
           if (linkat(AT_FDCWD, `/proc/self/fd/${fd}`, AT_FDCWD, named, AT_SYMLINK_FOLLOW) < 0)
             throw Object.assign(new Error('linkat'), { errno: lastErrno() });
           tempName = named;
