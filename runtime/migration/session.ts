@@ -370,8 +370,7 @@ export class MigrationSession {
       this.fdDirection = 'saving';
       this.report.dataFdsOpened++;
     }
-    const g = device.getStateRaw();
-    this.current = g.ok ? g.state : this.current;
+    this.current = this.observe(device) ?? this.current;
     if (!r.ok) this.fail(op, r.errno);
   }
 
@@ -410,8 +409,7 @@ export class MigrationSession {
   recover(after = 'abort'): RecoveryRecord {
     const device = this.requireDevice('recover');
     this.closeDataFd();
-    const g = device.getStateRaw();
-    const observed = g.ok ? g.state : null;
+    const observed = this.observe(device);
     const target = this.recoveryTarget();
     const mustReset =
       this.resumingEntered || observed === null || observed === 'ERROR' || observed === 'RESUMING' || target === null;
