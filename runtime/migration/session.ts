@@ -95,7 +95,7 @@ const NO_DATA_FD: PrecopyQuery = Object.freeze({ ok: false, reason: 'no-data-fd'
 const PRECOPY_OP = 'VFIO_MIG_GET_PRECOPY_INFO';
 const PRECOPY_REQUEST = IOCTLS.VFIO_MIG_GET_PRECOPY_INFO.generic;
 /** The states a device may rest in between migrations: where sessions return a source to. */
-const REST_STATES: readonly StateName[] = ['RUNNING', 'RUNNING_P2P', 'STOP'];
+export const REST_STATES: readonly StateName[] = ['RUNNING', 'RUNNING_P2P', 'STOP'];
 
 /**
  * The states QEMU's hw/vfio/migration.c sets on the way from `from` to `to`, each with one SET (commit

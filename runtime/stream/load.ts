@@ -8,7 +8,7 @@
 import type { StateName } from '../../generated/constants.js';
 import { isVfioError, VfioError } from '../errors.js';
 import type { DeviceOutcome } from '../migration/outcome.js';
-import type { MigrationSession } from '../migration/session.js';
+import { REST_STATES, type MigrationSession } from '../migration/session.js';
 import { Errno, errnoName } from '../sys/index.js';
 import { peerOf, type Endpoint } from './endpoints.js';
 import { CHUNK } from './chunk.js';
@@ -61,7 +61,7 @@ export interface LoadResult {
 }
 
 /** Where a load may start: a device at rest. Anything else is refused before any SET. */
-export const LOAD_START_STATES: readonly StateName[] = ['RUNNING', 'RUNNING_P2P', 'STOP'];
+export const LOAD_START_STATES: readonly StateName[] = REST_STATES;
 
 /**
  * errnos with which a resuming device refuses the bytes it is given (mtty: EFAULT for a bad header, ENOMEM past
