@@ -26,13 +26,13 @@ import { isVfioError, VfioError } from './errors.js';
 import type { DeviceOutcome } from './migration/outcome.js';
 import type { SessionReport } from './migration/report.js';
 import { MigrationSession, type SessionOptions } from './migration/session.js';
-import type { Verification } from './migrate.js';
+import { verificationOf, type Verification } from './migrate.js';
 import { CHUNK } from './stream/chunk.js';
 import { copySome } from './stream/copy-loops.js';
 import { FdIoError, writeAll, type ReadCounters } from './stream/fd-io.js';
 import { checkLoadStart, parkIfCommitted } from './stream/load.js';
 import { PrecopyPolicy, type PrecopyDecision, type PrecopyPolicyOptions } from './stream/policy.js';
-import { checkSaveStart, fromIo } from './stream/save.js';
+import { checkSaveStart, fromIo, safeRecover } from './stream/save.js';
 import { errnoName } from './sys/index.js';
 
 export interface GroupMigrateOptions {
@@ -220,14 +220,7 @@ export async function migrateGroup(
     const devices: GroupDeviceResult[] = [];
     for (const p of group) {
       const after = (await p.destination.snapshot())?.digest ?? null;
-      const verification: Verification = {
-        checked: p.sourceDigest !== null && after !== null,
-        equal: p.sourceDigest !== null && after !== null ? after === p.sourceDigest : null,
-        sourceDigest: p.sourceDigest,
-        destinationDigest: after,
-        differedBefore:
-          p.sourceBefore !== null && p.destinationBefore !== null ? p.sourceBefore !== p.destinationBefore : null,
-      };
+      const verification = verificationOf(p.sourceDigest, after, p.sourceBefore, p.destinationBefore);
       devices.push({
         source: p.src.deviceName,
         destination: p.dst.deviceName,
@@ -296,15 +289,7 @@ function readOrFail<T>(p: Pair, f: () => T): T {
 function abortAll(group: Pair[], why: string): void {
   for (const p of group)
     if ((p.dst.enteredResuming || p.dst.report.steps.some((s) => s.ok)) && !p.dst.report.recoveries.length)
-      safely(() => p.dst.recover(why));
+      safeRecover(p.dst, why);
   for (const p of group)
-    if (p.src.report.steps.some((s) => s.ok) && !p.src.report.recoveries.length) safely(() => p.src.recover(why));
-}
-
-function safely(f: () => unknown): void {
-  try {
-    f();
-  } catch {
-    /* the original failure is what the caller needs; outcome() reads each device's state afterwards */
-  }
+    if (p.src.report.steps.some((s) => s.ok) && !p.src.report.recoveries.length) safeRecover(p.src, why);
 }

@@ -35,6 +35,27 @@ export interface Verification {
   differedBefore: boolean | null;
 }
 
+/**
+ * The check of a migrated device pair from the emulated devices' state digests (null: no digest, e.g. a real
+ * device): the destination's after the migration against the source's when it stopped, and whether the two
+ * differed before it (so equality means something).
+ */
+export function verificationOf(
+  sourceDigest: string | null,
+  destinationDigest: string | null,
+  sourceBefore: string | null,
+  destinationBefore: string | null,
+): Verification {
+  const checked = sourceDigest !== null && destinationDigest !== null;
+  return {
+    checked,
+    equal: checked ? destinationDigest === sourceDigest : null,
+    sourceDigest,
+    destinationDigest,
+    differedBefore: sourceBefore !== null && destinationBefore !== null ? sourceBefore !== destinationBefore : null,
+  };
+}
+
 export interface MigrateResult extends SaveResult {
   verification: Verification;
   source: SessionReport;
@@ -116,13 +137,12 @@ export async function migrate(source: Device, destination: Device, opts: Migrate
       throw abort(src, dst, e, 'destination');
     }
     const after = await destination.snapshot();
-    const verification: Verification = {
-      checked: sourceDigest !== null && after !== null,
-      equal: sourceDigest !== null && after ? after.digest === sourceDigest : null,
+    const verification = verificationOf(
       sourceDigest,
-      destinationDigest: after?.digest ?? null,
-      differedBefore: before && srcBefore ? before.digest !== srcBefore.digest : null,
-    };
+      after?.digest ?? null,
+      srcBefore?.digest ?? null,
+      before?.digest ?? null,
+    );
     if (verification.checked && !verification.equal) {
       // The destination runs a state that is not the source's: it must not stay that way.
       dst.recover('verification failed');

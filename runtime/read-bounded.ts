@@ -5,14 +5,14 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { VfioError } from './errors.js';
-import { errnoMeaning, errnoName } from './sys/index.js';
+import { errnoMeaning, errnoName, errnoOfError } from './sys/index.js';
 
 export function readBoundedFile(path: string, maxBytes: number, what = 'the file'): Buffer {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    const errno = Math.abs((e as NodeJS.ErrnoException).errno ?? 5);
+    const errno = errnoOfError(e);
     const why = errno === 2 ? 'it does not exist' : `${errnoName(errno)} (${errnoMeaning(errno)})`;
     throw new VfioError(`cannot read ${path}: ${why}`, { kind: 'io', op: `open ${path}`, fdKind: 'path', errno });
   }

@@ -95,7 +95,7 @@ const NO_DATA_FD: PrecopyQuery = Object.freeze({ ok: false, reason: 'no-data-fd'
 const PRECOPY_OP = 'VFIO_MIG_GET_PRECOPY_INFO';
 const PRECOPY_REQUEST = IOCTLS.VFIO_MIG_GET_PRECOPY_INFO.generic;
 /** The states a device may rest in between migrations: where sessions return a source to. */
-const REST_STATES: readonly StateName[] = ['RUNNING', 'RUNNING_P2P', 'STOP'];
+export const REST_STATES: readonly StateName[] = ['RUNNING', 'RUNNING_P2P', 'STOP'];
 
 /**
  * The states QEMU's hw/vfio/migration.c sets on the way from `from` to `to`, each with one SET (commit
@@ -370,8 +370,7 @@ export class MigrationSession {
       this.fdDirection = 'saving';
       this.report.dataFdsOpened++;
     }
-    const g = device.getStateRaw();
-    this.current = g.ok ? g.state : this.current;
+    this.current = this.observe(device) ?? this.current;
     if (!r.ok) this.fail(op, r.errno);
   }
 
@@ -410,8 +409,7 @@ export class MigrationSession {
   recover(after = 'abort'): RecoveryRecord {
     const device = this.requireDevice('recover');
     this.closeDataFd();
-    const g = device.getStateRaw();
-    const observed = g.ok ? g.state : null;
+    const observed = this.observe(device);
     const target = this.recoveryTarget();
     const mustReset =
       this.resumingEntered || observed === null || observed === 'ERROR' || observed === 'RESUMING' || target === null;
@@ -588,19 +586,25 @@ export class MigrationSession {
     return info;
   }
 
+  /** readData/writeData need the data fd open in their direction: a usage error otherwise. */
+  private requireDataFd(direction: 'saving' | 'resuming'): void {
+    if (this.fd >= 0 && this.fdDirection === direction) return;
+    const [doing, call] = direction === 'saving' ? ['reading', 'read'] : ['writing', 'write'];
+    throw new VfioError(`${doing} needs an open ${direction} data fd (the session has none)`, {
+      kind: 'usage',
+      op: `${call} data fd`,
+      fdKind: 'migration_data',
+      state: this.current,
+    });
+  }
+
   /**
    * One read of the saving data fd into `buf` (from `offset`, at most `length` bytes), as a typed result:
    * bytes, `nothing-now` (ENOMSG), `would-block` (EAGAIN) or `end` (0). EINTR is retried; any other errno
    * throws a VfioError naming the state.
    */
   readData(buf: Buffer, offset = 0, length = buf.length - offset): DataRead {
-    if (this.fd < 0 || this.fdDirection !== 'saving')
-      throw new VfioError('reading needs an open saving data fd (the session has none)', {
-        kind: 'usage',
-        op: 'read data fd',
-        fdKind: 'migration_data',
-        state: this.current,
-      });
+    this.requireDataFd('saving');
     const into = offset === 0 ? buf : buf.subarray(offset);
     for (;;) {
       const n = read(this.fd, into, length);
@@ -616,13 +620,7 @@ export class MigrationSession {
 
   /** Write all `length` bytes of `buf` to the resuming data fd (EINTR retried); throws on any failure. */
   writeData(buf: Buffer, length = buf.length): void {
-    if (this.fd < 0 || this.fdDirection !== 'resuming')
-      throw new VfioError('writing needs an open resuming data fd (the session has none)', {
-        kind: 'usage',
-        op: 'write data fd',
-        fdKind: 'migration_data',
-        state: this.current,
-      });
+    this.requireDataFd('resuming');
     for (let done = 0; done < length;) {
       const n = write(this.fd, done === 0 ? buf : buf.subarray(done), length - done);
       if (n > 0) {

@@ -31,6 +31,7 @@ import {
   Errno,
   errnoMeaning,
   errnoName,
+  errnoOfError,
   lastErrno,
   linkat,
   O_CREAT,
@@ -62,11 +63,6 @@ function tryUnlink(path: string): void {
   } catch {
     /* already gone */
   }
-}
-
-function errnoOf(e: unknown): number {
-  const err = e as NodeJS.ErrnoException;
-  return typeof err.errno === 'number' ? Math.abs(err.errno) : Errno.EIO;
 }
 
 function fail(name: string, errno: number, why?: string): VfioError {
@@ -102,6 +98,11 @@ function statOrNull(path: string): Stats | null {
 
 function tempPrefix(target: string): string {
   return `.${basename(target)}.vfio-uapi-`;
+}
+
+/** A new named temporary beside `target`: `.NAME.vfio-uapi-PID-RANDOM.tmp` (sweepStale reads the pid back). */
+function tempPath(folder: string, target: string): string {
+  return join(folder, `${tempPrefix(target)}${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 }
 
 /** Remove named temporaries of this target left by processes that no longer exist. */
@@ -141,7 +142,7 @@ export function openAtomicFile(path: string, name = path, opts: { unnamed?: bool
     if (opts.unnamed === false) throw Object.assign(new Error('O_TMPFILE not wanted'), { errno: Errno.EOPNOTSUPP });
     fd = openSync(folder, O_TMPFILE | O_WRONLY, mode);
   } catch (e) {
-    const errno = errnoOf(e);
+    const errno = errnoOfError(e);
     // No O_TMPFILE on this filesystem: a named temporary file instead.
     if (errno !== Errno.EOPNOTSUPP && errno !== Errno.EISDIR && errno !== Errno.EINVAL)
       throw fail(
@@ -149,11 +150,11 @@ export function openAtomicFile(path: string, name = path, opts: { unnamed?: bool
         errno,
         `cannot create a temporary file in ${folder} to replace it: ${errnoName(errno)} (${errnoMeaning(errno)})`,
       );
-    tempName = join(folder, `${tempPrefix(target)}${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+    tempName = tempPath(folder, target);
     try {
       fd = openSync(tempName, O_WRONLY | O_CREAT | O_EXCL, mode);
     } catch (e2) {
-      const errno2 = errnoOf(e2);
+      const errno2 = errnoOfError(e2);
       throw fail(
         name,
         errno2,
@@ -195,7 +196,7 @@ export function openAtomicFile(path: string, name = path, opts: { unnamed?: bool
         fsyncSync(fd);
         if (!tempName) {
           // Give the unnamed file a temporary name beside the target, then rename that over it.
-          const named = join(folder, `${tempPrefix(target)}${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+          const named = tempPath(folder, target);
           if (linkat(AT_FDCWD, `/proc/self/fd/${fd}`, AT_FDCWD, named, AT_SYMLINK_FOLLOW) < 0)
             throw Object.assign(new Error('linkat'), { errno: lastErrno() });
           tempName = named;
@@ -208,7 +209,7 @@ export function openAtomicFile(path: string, name = path, opts: { unnamed?: bool
       } catch (e) {
         discard();
         state = 'closed';
-        throw fail(name, errnoOf(e));
+        throw fail(name, errnoOfError(e));
       }
       closeSync(fd);
       fd = -1;

@@ -5,7 +5,8 @@
  * failed. The source is left stopped only on `ok: true` (PROTOCOL.md); no line, a closed socket or a timeout
  * count as "not confirmed".
  */
-import { Errno, lastErrno, libc, poll, POLLIN, read, write } from '../sys/index.js';
+import { Errno, lastErrno, libc, POLLIN, read, write } from '../sys/index.js';
+import { pollOne, yieldToEventLoop } from './fd-io.js';
 
 const PREFIX = 'VFIO-UAPI-RESULT ';
 const SHUT_WR = 1;
@@ -35,7 +36,6 @@ export function sendResult(fd: number, result: ConfirmedResult): void {
 export async function awaitResult(fd: number, timeoutMs: number, signal?: AbortSignal): Promise<ConfirmedResult> {
   shutdownC(fd, SHUT_WR);
   const deadline = Date.now() + timeoutMs;
-  const pollfd = Buffer.alloc(8);
   const buf = Buffer.alloc(64 * 1024);
   let text = '';
   for (;;) {
@@ -53,11 +53,8 @@ export async function awaitResult(fd: number, timeoutMs: number, signal?: AbortS
     if (left <= 0) return { ok: false, error: `no confirmation from the receiver within ${timeoutMs} ms` };
     if (signal?.aborted)
       return { ok: false, error: `stopped by ${String(signal.reason)} before the receiver confirmed` };
-    pollfd.writeInt32LE(fd, 0);
-    pollfd.writeInt16LE(POLLIN, 4);
-    pollfd.writeInt16LE(0, 6);
-    if (poll(pollfd, 1, Math.min(left, 20)) <= 0) {
-      await new Promise((resolve) => setImmediate(resolve));
+    if (pollOne(fd, POLLIN, Math.min(left, 20)) <= 0) {
+      await yieldToEventLoop();
       continue;
     }
     const n = read(fd, buf, buf.length);

@@ -27,6 +27,7 @@ import {
   Errno,
   errnoMeaning,
   errnoName,
+  errnoOfError,
   fcntl,
   F_GETFL,
   libc,
@@ -34,12 +35,13 @@ import {
   O_NONBLOCK,
   O_RDONLY,
   O_WRONLY,
+  POLLIN,
   readlinkOrNull,
 } from '../sys/index.js';
 import { VfioError } from '../errors.js';
 import { openAtomicFile } from './atomic-file.js';
 import { endpointSyntax, EndpointSyntaxError, SUN_PATH_MAX, type EndpointSpec } from './endpoint-spec.js';
-import { isCancelled, yieldToEventLoop, type PeerIo, type PeerMode } from './fd-io.js';
+import { isCancelled, pollOne, yieldToEventLoop, type PeerIo, type PeerMode } from './fd-io.js';
 import {
   abortReason,
   cancelFlagOf,
@@ -118,11 +120,6 @@ function cancelled(name: string, signal: AbortSignal | undefined, waitingFor: st
   });
 }
 
-function errnoOf(e: unknown): number {
-  const err = e as NodeJS.ErrnoException;
-  return typeof err.errno === 'number' ? Math.abs(err.errno) : Errno.EIO;
-}
-
 /** A few errnos in plain words; the rest by name and meaning. */
 function plain(errno: number, subject: 'file' | 'folder' = 'file'): string {
   if (errno === Errno.ENOENT) return subject === 'folder' ? 'its folder does not exist' : 'it does not exist';
@@ -157,11 +154,6 @@ const sys = {
     len: null,
     flags: number,
   ) => number,
-  poll: libc.func('int poll(void *fds, unsigned long nfds, int timeout)') as (
-    b: Buffer,
-    n: number,
-    t: number,
-  ) => number,
 };
 
 /** struct sockaddr_un for `path` (already checked by parseEndpoint). */
@@ -176,7 +168,7 @@ function lstatOrNull(path: string): Stats | null {
   try {
     return lstatSync(path);
   } catch (e) {
-    if (errnoOf(e) === Errno.ENOENT) return null;
+    if (errnoOfError(e) === Errno.ENOENT) return null;
     throw e;
   }
 }
@@ -191,7 +183,7 @@ function checkSocketPath(spec: string, path: string, direction: 'read' | 'write'
     st = lstatOrNull(path);
   } catch (e) {
     if (e instanceof VfioError) throw e;
-    const errno = errnoOf(e);
+    const errno = errnoOfError(e);
     throw pathError(
       direction,
       spec,
@@ -207,15 +199,6 @@ function checkSocketPath(spec: string, path: string, direction: 'read' | 'write'
       `${path} exists and is not a socket; it is left alone (remove it yourself or choose another path)`,
     );
   return st;
-}
-
-const pollOne = Buffer.alloc(8);
-/** poll() one fd for `events` up to `ms`; true when ready. */
-function ready(fd: number, events: number, ms: number): boolean {
-  pollOne.writeInt32LE(fd, 0);
-  pollOne.writeInt16LE(events, 4);
-  pollOne.writeInt16LE(0, 6);
-  return sys.poll(pollOne, 1, ms) > 0;
 }
 
 /**
@@ -327,7 +310,7 @@ function listenUnix(spec: string, path: string, opts: EndpointOptions): Endpoint
             Errno.ETIMEDOUT,
             `no sender connected within ${formatMs(waitMs)} (raise --connect-timeout to wait longer)`,
           );
-        if (!ready(listener, 1, 20)) await yieldToEventLoop();
+        if (pollOne(listener, POLLIN, 20) <= 0) await yieldToEventLoop();
       }
       stopListening();
     },
@@ -346,7 +329,12 @@ function describeFd(fd: number, name: string, direction: 'read' | 'write'): Stat
   try {
     st = fstatSync(fd);
   } catch (e) {
-    throw pathError(direction, name, errnoOf(e), `it is not an open file descriptor (${errnoName(errnoOf(e))})`);
+    throw pathError(
+      direction,
+      name,
+      errnoOfError(e),
+      `it is not an open file descriptor (${errnoName(errnoOfError(e))})`,
+    );
   }
   const foreign = notGiven(fd);
   if (foreign)
@@ -427,8 +415,8 @@ function fifoByPath(path: string, direction: 'read' | 'write', opts: EndpointOpt
       fd = openSync(path, (direction === 'read' ? O_RDONLY : O_WRONLY) | O_NONBLOCK);
       return true;
     } catch (e) {
-      if (errnoOf(e) === Errno.ENXIO) return false; // a write end waits for a reader
-      throw pathError(direction, path, errnoOf(e), plain(errnoOf(e)));
+      if (errnoOfError(e) === Errno.ENXIO) return false; // a write end waits for a reader
+      throw pathError(direction, path, errnoOfError(e), plain(errnoOfError(e)));
     }
   };
   if (direction === 'read') tryOpen();
@@ -446,7 +434,7 @@ function fifoByPath(path: string, direction: 'read' | 'write', opts: EndpointOpt
       for (;;) {
         if (isCancelled(cancelFlagOf(opts.signal))) throw cancelled(path, opts.signal, other);
         // A read end is ready once a writer has written or come and gone; a write end once it opens.
-        if (direction === 'read' ? ready(fd, 1, 20) : tryOpen()) return;
+        if (direction === 'read' ? pollOne(fd, POLLIN, 20) > 0 : tryOpen()) return;
         if (performance.now() >= deadline)
           throw pathError(
             direction,
@@ -484,7 +472,7 @@ export function openSink(spec: string, opts: EndpointOptions | number = {}): End
   try {
     st = statSync(e.path);
   } catch (err) {
-    const errno = errnoOf(err);
+    const errno = errnoOfError(err);
     if (errno !== Errno.ENOENT) throw pathError('write', spec, errno, plain(errno));
     st = null; // new, or a dangling symlink: atomic-file.ts sorts that out
   }
@@ -503,7 +491,7 @@ export function openSink(spec: string, opts: EndpointOptions | number = {}): End
       return endpointOfFd(openSync(e.path, O_WRONLY), spec, 'write', true);
     } catch (err) {
       if (err instanceof VfioError) throw err;
-      throw pathError('write', spec, errnoOf(err), plain(errnoOf(err)));
+      throw pathError('write', spec, errnoOfError(err), plain(errnoOfError(err)));
     }
   }
   return openAtomicFile(e.path, spec);
@@ -527,7 +515,7 @@ export function openSource(spec: string, opts: EndpointOptions = {}): Endpoint {
   try {
     st = statSync(e.path);
   } catch (err) {
-    const errno = errnoOf(err);
+    const errno = errnoOfError(err);
     // A dangling symlink says ENOENT too; name it.
     let why = plain(errno);
     if (errno === Errno.ENOENT && lstatOrNull(e.path)?.isSymbolicLink())
@@ -542,6 +530,6 @@ export function openSource(spec: string, opts: EndpointOptions = {}): Endpoint {
     return endpointOfFd(openSync(e.path, O_RDONLY), spec, 'read', true);
   } catch (err) {
     if (err instanceof VfioError) throw err;
-    throw pathError('read', spec, errnoOf(err), plain(errnoOf(err)));
+    throw pathError('read', spec, errnoOfError(err), plain(errnoOfError(err)));
   }
 }

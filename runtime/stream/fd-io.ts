@@ -22,14 +22,15 @@ export const READ_NOTHING_NOW = -1;
 /** A non-blocking fd still had nothing after a poll (EAGAIN twice): not the device's ENOMSG. */
 export const READ_WOULD_BLOCK = -2;
 
+/** One struct pollfd, reused by every single-fd poll of this thread. */
 const pollBuf = Buffer.alloc(8);
 
-/** Wait until fd is readable (POLLIN) or writable (POLLOUT); up to `timeoutMs`. */
-export function waitFor(fd: number, events: number, timeoutMs: number): void {
+/** poll() one fd for `events` up to `timeoutMs`: poll's result (errno in lastErrno() when negative). */
+export function pollOne(fd: number, events: number, timeoutMs: number): number {
   pollBuf.writeInt32LE(fd, 0);
   pollBuf.writeInt16LE(events, 4);
   pollBuf.writeInt16LE(0, 6);
-  poll(pollBuf, 1, timeoutMs);
+  return poll(pollBuf, 1, timeoutMs);
 }
 
 export interface ReadCounters {
@@ -61,7 +62,7 @@ export function readSome(
     }
     if (errno === Errno.EAGAIN) {
       counters.eagain++;
-      waitFor(fd, POLLIN, eagainWaitMs);
+      pollOne(fd, POLLIN, eagainWaitMs);
       const again = read(fd, offset === 0 ? buf : buf.subarray(offset), length);
       if (again >= 0) return again;
       const e2 = lastErrno();
@@ -99,7 +100,7 @@ export function writeAll(fd: number, buf: Buffer, length: number, counters: Read
     }
     if (errno === Errno.EAGAIN) {
       counters.eagain++;
-      waitFor(fd, POLLOUT, 1000);
+      pollOne(fd, POLLOUT, 1000);
       continue;
     }
     throw new FdIoError('write', errno);
@@ -178,14 +179,9 @@ export function peerRead(p: PeerIo, buf: Buffer, offset: number, length: number)
   }
 }
 
-const peerPollBuf = Buffer.alloc(8);
-
 /** poll() the peer for up to `ms`; true when it is ready (or in error or hung up: the next call says which). */
 function pollPeer(p: PeerIo, events: number, ms: number): boolean {
-  peerPollBuf.writeInt32LE(p.fd, 0);
-  peerPollBuf.writeInt16LE(events, 4);
-  peerPollBuf.writeInt16LE(0, 6);
-  const n = poll(peerPollBuf, 1, Math.max(0, Math.ceil(ms)));
+  const n = pollOne(p.fd, events, Math.max(0, Math.ceil(ms)));
   if (n < 0 && lastErrno() !== Errno.EINTR) return true; // let the next read/write report it
   return n > 0;
 }

@@ -22,7 +22,8 @@ import {
   type Trailer,
 } from './format.js';
 
-function bad(message: string, hint?: string): VfioError {
+/** A stream load refuses (kind bad-stream, exit 6). */
+export function badLoad(message: string, hint?: string): VfioError {
   return new VfioError(message, { kind: 'bad-stream', op: 'load', fdKind: 'stream', hint });
 }
 
@@ -39,11 +40,11 @@ export async function readAndCheckHeader(
 ): Promise<{ header: StreamHeader; headerLength: number; expectedBody: number | null; trailer: Trailer | null }> {
   const fixed = Buffer.alloc(HEADER_FIXED);
   const got = await peerReadFullyAsync(peer, fixed, HEADER_FIXED, io);
-  if (got === 0) throw bad(`${source.name} is empty`);
+  if (got === 0) throw badLoad(`${source.name} is empty`);
   const { headerLength } = checkHeaderFixed(fixed.subarray(0, got), source.name);
   const rest = Buffer.alloc(headerLength - HEADER_FIXED);
   if ((await peerReadFullyAsync(peer, rest, rest.length, io)) !== rest.length)
-    throw bad(`${source.name} is truncated inside its header`);
+    throw badLoad(`${source.name} is truncated inside its header`);
   const header = decodeHeader(fixed, rest, source.name);
   if (!opts.force) {
     const why = incompatibility(
@@ -55,24 +56,24 @@ export async function readAndCheckHeader(
       },
       factsOf(device),
     );
-    if (why) throw bad(why, 'use --force to load it anyway');
+    if (why) throw badLoad(why, 'use --force to load it anyway');
   }
   let expectedBody: number | null = null;
   let trailer: Trailer | null = null;
   if (source.seekable) {
     if (source.size < headerLength + TRAILER_SIZE)
-      throw bad(`${source.name} is truncated: no trailer after the header`);
+      throw badLoad(`${source.name} is truncated: no trailer after the header`);
     const trailerBuf = Buffer.alloc(TRAILER_SIZE);
     pread(source.fd, trailerBuf, TRAILER_SIZE, source.size - TRAILER_SIZE);
     trailer = decodeTrailer(trailerBuf, source.name);
     expectedBody = source.size - headerLength - TRAILER_SIZE;
-    if (!trailer) throw bad(`${source.name} is truncated: it does not end in a trailer`);
+    if (!trailer) throw badLoad(`${source.name} is truncated: it does not end in a trailer`);
     if (trailer.streamBytes !== expectedBody)
-      throw bad(
+      throw badLoad(
         `${source.name} is truncated or padded: the trailer promises ${trailer.streamBytes} stream bytes, the file holds ${expectedBody}`,
       );
     if (trailer.headerChecksum !== header.headerChecksum)
-      throw bad(`${source.name} is damaged: its trailer belongs to another header`);
+      throw badLoad(`${source.name} is damaged: its trailer belongs to another header`);
   }
   return { header, headerLength, expectedBody, trailer };
 }
@@ -87,13 +88,13 @@ export function checkTrailer(
   mismatchNote = '',
 ): void {
   const trailer = tail.length === TRAILER_SIZE ? decodeTrailer(tail, name) : null;
-  if (!trailer) throw bad(`${name} is truncated: the stream ends without a trailer`);
+  if (!trailer) throw badLoad(`${name} is truncated: the stream ends without a trailer`);
   if (trailer.streamBytes !== body)
-    throw bad(`${name} is truncated: the trailer promises ${trailer.streamBytes} bytes, ${body} arrived`);
+    throw badLoad(`${name} is truncated: the trailer promises ${trailer.streamBytes} bytes, ${body} arrived`);
   if (trailer.headerChecksum !== header.headerChecksum)
-    throw bad(`${name} is damaged: its trailer belongs to another header`);
+    throw badLoad(`${name} is damaged: its trailer belongs to another header`);
   if (trailer.checksum !== checksum)
-    throw bad(
+    throw badLoad(
       `${name} is damaged: checksum mismatch (trailer ${checksumHex(trailer.checksum)}, stream ${checksumHex(checksum)})${mismatchNote}`,
     );
 }
@@ -103,7 +104,7 @@ export function refuseHeaderInRawFile(source: Endpoint): void {
   if (!source.seekable || source.size < MAGIC.length) return;
   const start = Buffer.alloc(MAGIC.length);
   if (pread(source.fd, start, MAGIC.length, 0) === MAGIC.length && start.toString('latin1') === MAGIC)
-    throw bad(
+    throw badLoad(
       `${source.name} is a vfio-uapi state file (it has a header and a trailer), not a bare stream`,
       'load it without --raw',
     );

@@ -8,7 +8,7 @@
 import type { StateName } from '../../generated/constants.js';
 import { isVfioError, VfioError } from '../errors.js';
 import type { DeviceOutcome } from '../migration/outcome.js';
-import type { MigrationSession } from '../migration/session.js';
+import { REST_STATES, type MigrationSession } from '../migration/session.js';
 import { Errno, errnoName } from '../sys/index.js';
 import { peerOf, type Endpoint } from './endpoints.js';
 import { CHUNK } from './chunk.js';
@@ -16,7 +16,7 @@ import { copyHoldingTailAsync } from './copy-loops.js';
 import { FdIoError, type ReadCounters } from './fd-io.js';
 import { StreamChecksum } from './checksum.js';
 import { checksumHex, TRAILER_SIZE, type StreamHeader } from './format.js';
-import { checkTrailer, readAndCheckHeader, refuseHeaderInRawFile } from './header-io.js';
+import { badLoad, checkTrailer, readAndCheckHeader, refuseHeaderInRawFile } from './header-io.js';
 import { abortReason, cancelFlagOf, type TransferLimits } from './limits.js';
 import { checksumFileRange, prePassThreads } from './prepass.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
@@ -60,12 +60,8 @@ export interface LoadResult {
   io: ReadCounters;
 }
 
-function bad(message: string, hint?: string): VfioError {
-  return new VfioError(message, { kind: 'bad-stream', op: 'load', fdKind: 'stream', hint });
-}
-
 /** Where a load may start: a device at rest. Anything else is refused before any SET. */
-export const LOAD_START_STATES: readonly StateName[] = ['RUNNING', 'RUNNING_P2P', 'STOP'];
+export const LOAD_START_STATES: readonly StateName[] = REST_STATES;
 
 /**
  * errnos with which a resuming device refuses the bytes it is given (mtty: EFAULT for a bad header, ENOMEM past
@@ -136,9 +132,9 @@ async function verifyFileBody(
     throw e instanceof FdIoError ? fromIo(e, 'source', 'RUNNING', { name: source.name, signal }) : e;
   }
   if (got.bytes !== body)
-    throw bad(`${source.name} changed while being read: ${got.bytes} of ${body} body bytes were there`);
+    throw badLoad(`${source.name} changed while being read: ${got.bytes} of ${body} body bytes were there`);
   if (got.checksum !== expected)
-    throw bad(
+    throw badLoad(
       `${source.name} is damaged: checksum mismatch (trailer ${checksumHex(expected)}, body ${checksumHex(got.checksum)})`,
     );
 }

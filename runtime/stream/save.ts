@@ -9,7 +9,7 @@
  */
 import type { StateName } from '../../generated/constants.js';
 import { isVfioError, VfioError } from '../errors.js';
-import type { MigrationSession, PrecopyInfo } from '../migration/session.js';
+import { REST_STATES, type MigrationSession, type PrecopyInfo } from '../migration/session.js';
 import { Errno, errnoMeaning, errnoName } from '../sys/index.js';
 import { CHUNK } from './chunk.js';
 import { copySome, SLICE, type CopyResult } from './copy-loops.js';
@@ -85,7 +85,7 @@ const MAX_STOP_COPY_ENOMSG = 10000;
 const MAX_STOP_COPY_WOULD_BLOCK = 30;
 
 /** Where a save may start (QEMU's vfio_save_setup): running devices pre-copy, a stopped one does not. */
-export const SAVE_START_STATES: readonly StateName[] = ['RUNNING', 'RUNNING_P2P', 'STOP'];
+export const SAVE_START_STATES: readonly StateName[] = REST_STATES;
 
 /** Refuse a start state a save cannot take, before any SET. */
 export function checkSaveStart(session: MigrationSession): void {

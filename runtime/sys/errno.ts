@@ -135,3 +135,9 @@ export const Errno = {
   ECONNREFUSED: 111,
   ECANCELED: 125,
 } as const;
+
+/** The errno of a failed Node call (fs, net: `err.errno` is negative there), EIO when it carries none. */
+export function errnoOfError(e: unknown): number {
+  const errno = (e as NodeJS.ErrnoException | null)?.errno;
+  return typeof errno === 'number' ? Math.abs(errno) : Errno.EIO;
+}
