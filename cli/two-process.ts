@@ -77,12 +77,10 @@ export function startChildLoad(destinationSpec: string, childArgs: string[]) {
      * Close our end (the child sees the end of the stream) and wait for its JSON result, at most `waitMs`:
      * a child that does not end by then (stopped, or stuck) is killed, so this process never hangs on it.
      */
-    async finish(waitMs = Infinity): Promise<ChildLoadResult> {
+    async finish(waitMs: number): Promise<ChildLoadResult> {
       closeSocket();
       let timer: NodeJS.Timeout | undefined;
-      const late = Number.isFinite(waitMs)
-        ? new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)))
-        : new Promise<null>(() => {});
+      const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)));
       const ended = await Promise.race([exited, late]);
       clearTimeout(timer);
       if (ended === null) {
