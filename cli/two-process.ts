@@ -133,6 +133,8 @@ export async function migrateToChild(
   }
   const name = source.id.spec;
   const session = MigrationSession.open(source, { ...opts.session, role: 'source' });
+  /** Where both devices ended: the source by its session, the destination as its process reported. */
+  const outcomes = (result: ChildLoadResult) => [session.outcome(), ...childOutcome(result, destinationSpec)];
   try {
     checkSaveStart(session);
   } catch (e) {
@@ -178,27 +180,20 @@ export async function migrateToChild(
           : err
       )
         .placeOn('source', name)
-        .withOutcome([session.outcome(), ...childOutcome(result, destinationSpec)]);
+        .withOutcome(outcomes(result));
     // A write to the socket that failed means the destination went away or refused the stream: its failure.
     const peerGone = isVfioError(err) && err.kind === 'io' && err.op === 'write the socket to the destination process';
-    if (peerGone && !result.ok)
-      throw childFailure(result, destinationSpec, err).withOutcome([
-        session.outcome(),
-        ...childOutcome(result, destinationSpec),
-      ]);
+    if (peerGone && !result.ok) throw childFailure(result, destinationSpec, err).withOutcome(outcomes(result));
     throw (isVfioError(err) ? err : new VfioError(String(err), { kind: 'kernel', op: 'save', fdKind: 'stream' }))
       .placeOn('source', name)
-      .withOutcome([session.outcome(), ...childOutcome(result, destinationSpec)]);
+      .withOutcome(outcomes(result));
   }
   session.close();
   const result = await child.finish(answerMs);
   if (!result.ok) {
     // The destination did not confirm: resume the source (back to where it started).
     session.recover(`the destination failed: ${result.error ?? 'no result'}`);
-    throw childFailure(result, destinationSpec, null).withOutcome([
-      session.outcome(),
-      ...childOutcome(result, destinationSpec),
-    ]);
+    throw childFailure(result, destinationSpec, null).withOutcome(outcomes(result));
   }
   const outcome = [session.outcome('completed'), ...childOutcome(result, destinationSpec)];
   return { source, save, child: result, sourceDigest, report: session.report, outcome };
