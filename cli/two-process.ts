@@ -8,6 +8,7 @@ import koffi from 'koffi';
 import type { Device } from '../runtime/device/device.js';
 import { isVfioError, VfioError } from '../runtime/errors.js';
 import type { DeviceOutcome } from '../runtime/migration/outcome.js';
+import type { Verification } from '../runtime/migrate.js';
 import { MigrationSession, type SessionOptions } from '../runtime/migration/session.js';
 import { close, Errno, libc } from '../runtime/sys/index.js';
 import { DEFAULT_IO_TIMEOUT_MS } from '../runtime/stream/limits.js';
@@ -197,6 +198,27 @@ export async function migrateToChild(
   }
   const outcome = [session.outcome('completed'), ...childOutcome(result, destinationSpec)];
   return { source, save, child: result, sourceDigest, report: session.report, outcome };
+}
+
+/**
+ * The destination process's digest against the source's (only emulated devices have one): the verification a
+ * migration reports. A mismatch throws (exit 8).
+ */
+export function verifyChild(result: ChildLoadResult, sourceDigest: string | null): Verification {
+  const destinationDigest = result.digest ?? null;
+  const equal = sourceDigest !== null && destinationDigest !== null ? destinationDigest === sourceDigest : null;
+  if (equal === false)
+    throw new VfioError(
+      `verification failed: destination digest ${destinationDigest} differs from the source's ${sourceDigest}`,
+      { kind: 'verification', op: 'verify', fdKind: 'device' },
+    );
+  return {
+    checked: equal !== null,
+    equal,
+    sourceDigest,
+    destinationDigest,
+    differedBefore: result.digestBefore && sourceDigest ? result.digestBefore !== sourceDigest : null,
+  };
 }
 
 /** The destination's outcome as the child reported it, or `unknown`. */
