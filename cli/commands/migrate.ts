@@ -12,6 +12,7 @@ import {
 } from '../options.js';
 import type { Command } from '../command.js';
 import { prestartEmulator } from '../prestart.js';
+import { interruptSignal } from '../process-guard.js';
 
 const OPTIONS = {
   processes: choice(
@@ -54,7 +55,6 @@ ${EXIT_HELP}`,
   async run(args) {
     prestartEmulator(args);
     const s = await import('../support.js');
-    const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');
     const devices: import('../../runtime/index.js').Device[] = [];
     try {
