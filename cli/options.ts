@@ -99,15 +99,12 @@ export function formatSize(n: number): string {
   return `${+v.toFixed(1)} ${units[i]}`;
 }
 
-export function size<D extends number | undefined = undefined>(
-  help: string,
-  o: { min?: number; max?: Bound; fallback?: D; arg?: string } = {},
-): Opt<number | D> {
+export function size(help: string, o: { min?: number; max?: Bound } = {}): Opt<number | undefined> {
   return {
-    arg: o.arg ?? 'SIZE',
+    arg: 'SIZE',
     help,
     multiple: false,
-    fallback: o.fallback as D,
+    fallback: undefined,
     parse(text, flag) {
       if (text.trim() === '') throw bad(flag, text, 'is empty; give a size like 4096, 64KiB, 256MiB, 1GiB');
       const bytes = sizeBytes(text);
@@ -143,18 +140,15 @@ export function integer<D extends number | undefined = undefined>(
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60_000, min: 60_000, h: 3_600_000 };
 
-/** A duration in ms: `500ms`, `10s`, `2m`, `1h`; a plain number is seconds. */
-export function duration<D extends number | undefined = undefined>(
-  help: string,
-  o: { min?: number; max?: number; fallback?: D } = {},
-): Opt<number | D> {
-  const min = o.min ?? 1;
-  const max = o.max ?? 7 * 86_400_000;
+/** A duration in ms, 1 ms to 7 days: `500ms`, `10s`, `2m`, `1h`; a plain number is seconds. */
+export function duration(help: string): Opt<number | undefined> {
+  const min = 1;
+  const max = 7 * 86_400_000;
   return {
     arg: 'TIME',
     help,
     multiple: false,
-    fallback: o.fallback as D,
+    fallback: undefined,
     parse(text, flag) {
       const m = /^(\d{1,12}(?:\.\d{1,6})?)\s*(ms|s|m|min|h|)$/.exec(text.trim());
       if (!m) throw bad(flag, text, 'is not a duration (like 500ms, 10s, 2m; a plain number is seconds)');
@@ -182,15 +176,12 @@ export function choice<C extends string, D extends C | undefined = undefined>(
   };
 }
 
-export function text<D extends string | undefined = undefined>(
-  help: string,
-  o: { arg: string; fallback?: D },
-): Opt<string | D> {
+export function text(help: string, o: { arg: string }): Opt<string | undefined> {
   return {
     arg: o.arg,
     help,
     multiple: false,
-    fallback: o.fallback as D,
+    fallback: undefined,
     parse(value, flag) {
       if (value === '') throw bad(flag, value, `is empty; give ${o.arg}`);
       return value;
@@ -378,7 +369,7 @@ export function finalState(help: string) {
  * `--size` for a save into a file: the saved state must also fit on the disk that takes it. Throws a
  * UsageError naming the option and the free space; other outputs (pipes, sockets, devices) are not checked.
  */
-export function checkFitsOnDisk(output: string, bytes: number, option = '--size'): void {
+export function checkFitsOnDisk(output: string, bytes: number): void {
   let spec;
   try {
     spec = endpointSyntax(output);
@@ -401,6 +392,6 @@ export function checkFitsOnDisk(output: string, bytes: number, option = '--size'
   }
   if (bytes > free)
     throw new UsageError(
-      `${option} ${formatSize(bytes)}: the saved state would not fit in ${folder} (${formatSize(free)} free)`,
+      `--size ${formatSize(bytes)}: the saved state would not fit in ${folder} (${formatSize(free)} free)`,
     );
 }

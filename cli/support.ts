@@ -45,7 +45,9 @@ const BY_KIND: Record<FailureKind, number> = {
 export function exitCodeOf(e: unknown): number {
   if (isVfioError(e)) return e.kind === 'cancelled' ? SIGNAL_EXIT[interruptedBy() ?? 'SIGINT'] : BY_KIND[e.kind];
   const err = e as Error & { code?: string };
-  return err.code?.startsWith('ERR_PARSE_ARGS') || err instanceof UsageError ? EXIT_CODES.usage : EXIT_CODES.failure;
+  const usage =
+    err.code?.startsWith('ERR_PARSE_ARGS') || err.code === 'ERR_VFIO_UAPI_TOOLS_MISSING' || err instanceof UsageError;
+  return usage ? EXIT_CODES.usage : EXIT_CODES.failure;
 }
 
 /**
@@ -60,14 +62,14 @@ export function reportError(command: string, e: unknown, json: boolean, context 
     if (process.env.VFIO_UAPI_DEBUG) console.error(e.stack);
     return exitCodeOf(e);
   }
-  const err = e as Error & { code?: string };
-  const usage =
-    err.code?.startsWith('ERR_PARSE_ARGS') || err.code === 'ERR_VFIO_UAPI_TOOLS_MISSING' || err instanceof UsageError;
+  const err = e as Error;
+  const code = exitCodeOf(e);
   const message = oneLine(String(err?.message ?? err));
-  if (json) console.log(JSON.stringify({ ok: false, error: message, kind: usage ? 'usage' : 'failure' }));
+  if (json)
+    console.log(JSON.stringify({ ok: false, error: message, kind: code === EXIT_CODES.usage ? 'usage' : 'failure' }));
   else console.error(`vfio-uapi ${command}: ${message}`);
   if (process.env.VFIO_UAPI_DEBUG) console.error(err?.stack);
-  return usage ? EXIT_CODES.usage : EXIT_CODES.failure;
+  return code;
 }
 
 export function formatBytes(n: number): string {

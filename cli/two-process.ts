@@ -8,6 +8,7 @@ import koffi from 'koffi';
 import type { Device } from '../runtime/device/device.js';
 import { isVfioError, VfioError } from '../runtime/errors.js';
 import type { DeviceOutcome } from '../runtime/migration/outcome.js';
+import type { Verification } from '../runtime/migrate.js';
 import { MigrationSession, type SessionOptions } from '../runtime/migration/session.js';
 import { close, Errno, libc } from '../runtime/sys/index.js';
 import { DEFAULT_IO_TIMEOUT_MS } from '../runtime/stream/limits.js';
@@ -77,12 +78,10 @@ export function startChildLoad(destinationSpec: string, childArgs: string[]) {
      * Close our end (the child sees the end of the stream) and wait for its JSON result, at most `waitMs`:
      * a child that does not end by then (stopped, or stuck) is killed, so this process never hangs on it.
      */
-    async finish(waitMs = Infinity): Promise<ChildLoadResult> {
+    async finish(waitMs: number): Promise<ChildLoadResult> {
       closeSocket();
       let timer: NodeJS.Timeout | undefined;
-      const late = Number.isFinite(waitMs)
-        ? new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)))
-        : new Promise<null>(() => {});
+      const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)));
       const ended = await Promise.race([exited, late]);
       clearTimeout(timer);
       if (ended === null) {
@@ -135,6 +134,8 @@ export async function migrateToChild(
   }
   const name = source.id.spec;
   const session = MigrationSession.open(source, { ...opts.session, role: 'source' });
+  /** Where both devices ended: the source by its session, the destination as its process reported. */
+  const outcomes = (result: ChildLoadResult) => [session.outcome(), ...childOutcome(result, destinationSpec)];
   try {
     checkSaveStart(session);
   } catch (e) {
@@ -180,30 +181,44 @@ export async function migrateToChild(
           : err
       )
         .placeOn('source', name)
-        .withOutcome([session.outcome(), ...childOutcome(result, destinationSpec)]);
+        .withOutcome(outcomes(result));
     // A write to the socket that failed means the destination went away or refused the stream: its failure.
     const peerGone = isVfioError(err) && err.kind === 'io' && err.op === 'write the socket to the destination process';
-    if (peerGone && !result.ok)
-      throw childFailure(result, destinationSpec, err).withOutcome([
-        session.outcome(),
-        ...childOutcome(result, destinationSpec),
-      ]);
+    if (peerGone && !result.ok) throw childFailure(result, destinationSpec, err).withOutcome(outcomes(result));
     throw (isVfioError(err) ? err : new VfioError(String(err), { kind: 'kernel', op: 'save', fdKind: 'stream' }))
       .placeOn('source', name)
-      .withOutcome([session.outcome(), ...childOutcome(result, destinationSpec)]);
+      .withOutcome(outcomes(result));
   }
   session.close();
   const result = await child.finish(answerMs);
   if (!result.ok) {
     // The destination did not confirm: resume the source (back to where it started).
     session.recover(`the destination failed: ${result.error ?? 'no result'}`);
-    throw childFailure(result, destinationSpec, null).withOutcome([
-      session.outcome(),
-      ...childOutcome(result, destinationSpec),
-    ]);
+    throw childFailure(result, destinationSpec, null).withOutcome(outcomes(result));
   }
   const outcome = [session.outcome('completed'), ...childOutcome(result, destinationSpec)];
   return { source, save, child: result, sourceDigest, report: session.report, outcome };
+}
+
+/**
+ * The destination process's digest against the source's (only emulated devices have one): the verification a
+ * migration reports. A mismatch throws (exit 8).
+ */
+export function verifyChild(result: ChildLoadResult, sourceDigest: string | null): Verification {
+  const destinationDigest = result.digest ?? null;
+  const equal = sourceDigest !== null && destinationDigest !== null ? destinationDigest === sourceDigest : null;
+  if (equal === false)
+    throw new VfioError(
+      `verification failed: destination digest ${destinationDigest} differs from the source's ${sourceDigest}`,
+      { kind: 'verification', op: 'verify', fdKind: 'device' },
+    );
+  return {
+    checked: equal !== null,
+    equal,
+    sourceDigest,
+    destinationDigest,
+    differedBefore: result.digestBefore && sourceDigest ? result.digestBefore !== sourceDigest : null,
+  };
 }
 
 /** The destination's outcome as the child reported it, or `unknown`. */

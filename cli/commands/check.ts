@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
+import type { Ir } from '../../generator/ir/types.js';
 
 const USAGE = `vfio-uapi check [--spec MODULE] [--kernel-table FILE.json [--kernel RELEASE]] [--json]
 
@@ -60,12 +61,7 @@ const check: Command = {
   },
 };
 
-async function checkTable(
-  ir: Awaited<ReturnType<typeof import('../../generator/ir/load.js').loadSpec>>,
-  tableFile: string,
-  kernel: string | undefined,
-  json: boolean,
-): Promise<number> {
+async function checkTable(ir: Ir, tableFile: string, kernel: string | undefined, json: boolean): Promise<number> {
   const kt = await import('../../generator/fsm/kernel-table.js');
   const kf = await import('../../generator/fsm/kernel-fixes.js');
   const facts = kt.fsmFacts(ir);

@@ -2,6 +2,7 @@ import { choice, DEVICE, DEVICE_OPTIONS, flag, integer, list, parseCommandLine, 
 import type { Command } from '../command.js';
 import { uapiTools } from '../tools.js';
 import { prestartEmulator } from '../prestart.js';
+import { interruptSignal } from '../process-guard.js';
 
 const OPTIONS = {
   ...DEVICE_OPTIONS,
@@ -87,7 +88,6 @@ exit codes:
         knownOption === 'auto' ? c.knownFailuresPathsForDevice(target) : knownOption ? [knownOption] : [];
       const known = knownPaths.length ? c.mergeKnownFailures(knownPaths.map((p) => c.loadKnownFailures(p))) : null;
       // SIGINT/SIGTERM stop the run between two checks (the device reset after each), exit 130/143.
-      const { interruptSignal } = await import('../process-guard.js');
       const signal = interruptSignal();
       const { openDevice } = await import('../../runtime/device/open.js');
       const { kernelRelease, describeKernel } = await import('../../runtime/kernel-release.js');

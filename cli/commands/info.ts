@@ -2,6 +2,7 @@ import { DEVICE_HELP, EXIT_HELP, VALUES_HELP } from '../help-text.js';
 import { DEVICE, DEVICE_OPTIONS, optionsHelp, parseCommandLine } from '../options.js';
 import type { Command } from '../command.js';
 import { prestartEmulator } from '../prestart.js';
+import { interruptSignal } from '../process-guard.js';
 
 const OPTIONS = DEVICE_OPTIONS;
 
@@ -25,7 +26,7 @@ ${EXIT_HELP}`,
       // The modules this command uses, not the whole runtime (runtime/index.js): less to load on every start.
       const { openDevice } = await import('../../runtime/device/open.js');
       // Ctrl-C while the device is open: finish (it is quick), close it, then exit 130 (process-guard.ts).
-      (await import('../process-guard.js')).interruptSignal();
+      interruptSignal();
       const { values, positionals } = parseCommandLine(args, OPTIONS, [DEVICE]);
       device = await openDevice(positionals[0]!, s.emulatorOptions(values));
       const devInfo = device.info();

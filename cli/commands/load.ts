@@ -11,6 +11,7 @@ import {
 } from '../options.js';
 import type { Command } from '../command.js';
 import { prestartEmulator } from '../prestart.js';
+import { interruptSignal } from '../process-guard.js';
 
 const OPTIONS = {
   raw: flag('the input is a bare stream without header and trailer'),
@@ -47,7 +48,6 @@ ${EXIT_HELP}`,
   async run(args) {
     prestartEmulator(args);
     const s = await import('../support.js');
-    const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');
     let device: import('../../runtime/device/device.js').Device | null = null;
     let source: import('../../runtime/stream/endpoints.js').Endpoint | null = null;

@@ -12,6 +12,7 @@ import {
 } from '../options.js';
 import type { Command } from '../command.js';
 import { prestartEmulator } from '../prestart.js';
+import { interruptSignal } from '../process-guard.js';
 
 const OPTIONS = {
   processes: choice(
@@ -54,7 +55,6 @@ ${EXIT_HELP}`,
   async run(args) {
     prestartEmulator(args);
     const s = await import('../support.js');
-    const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');
     const devices: import('../../runtime/index.js').Device[] = [];
     try {
@@ -77,7 +77,7 @@ ${EXIT_HELP}`,
         // into it, header and trailer included, so it checks what arrives; then wait for its result on the same
         // connection. The source stays stopped only if the load confirms (PROTOCOL.md).
         const { awaitResult } = await import('../../runtime/stream/confirm.js');
-        const { childFailure, childOutcome } = await import('../two-process.js');
+        const { childFailure, childOutcome, verifyChild } = await import('../two-process.js');
         const source = await rt.openDevice(srcSpec, emu);
         devices.push(source);
         let sourceDigest: string | null = null;
@@ -101,27 +101,14 @@ ${EXIT_HELP}`,
             back.close();
             throw childFailure(reply, dstSpec, null).withOutcome([back.outcome(), ...childOutcome(reply, dstSpec)]);
           }
-          const destinationDigest = (reply.digest as string | null | undefined) ?? null;
-          const equal = sourceDigest !== null && destinationDigest !== null ? destinationDigest === sourceDigest : null;
           summary = {
             processes: 'socket',
             ...r,
             outcome: [r.outcome[0], ...childOutcome(reply, dstSpec)],
             source: r.report,
             destination: reply,
-            verification: {
-              checked: equal !== null,
-              equal,
-              sourceDigest,
-              destinationDigest,
-              differedBefore: reply.digestBefore && sourceDigest ? reply.digestBefore !== sourceDigest : null,
-            },
+            verification: verifyChild(reply, sourceDigest),
           };
-          if (equal === false)
-            throw new rt.VfioError(
-              `verification failed: destination digest ${destinationDigest} differs from the source's ${sourceDigest}`,
-              { kind: 'verification', op: 'verify', fdKind: 'device' },
-            );
         } finally {
           out.close();
         }
@@ -130,7 +117,7 @@ ${EXIT_HELP}`,
         const r = await rt.migrate(devices[0]!, devices[1]!, common);
         summary = { processes: 1, ...r };
       } else {
-        const { migrateToChild } = await import('../two-process.js');
+        const { migrateToChild, verifyChild } = await import('../two-process.js');
         const childArgs = [
           '--migration-destination',
           ...(values.size !== undefined ? ['--size', String(values.size)] : []),
@@ -153,30 +140,14 @@ ${EXIT_HELP}`,
           childArgs,
           common,
         );
-        const equal = r.sourceDigest !== null && r.child.digest ? r.child.digest === r.sourceDigest : null;
         summary = {
           processes: 2,
           ...r.save,
           outcome: r.outcome,
           source: r.report,
           destination: r.child,
-          verification: {
-            checked: equal !== null,
-            equal,
-            sourceDigest: r.sourceDigest,
-            destinationDigest: r.child.digest ?? null,
-            differedBefore: r.child.digestBefore && r.sourceDigest ? r.child.digestBefore !== r.sourceDigest : null,
-          },
+          verification: verifyChild(r.child, r.sourceDigest),
         };
-        if (equal === false)
-          throw new rt.VfioError(
-            `verification failed: destination digest ${r.child.digest} differs from the source's ${r.sourceDigest}`,
-            {
-              kind: 'verification',
-              op: 'verify',
-              fdKind: 'device',
-            },
-          );
       }
       const r = summary as unknown as import('../../runtime/index.js').SaveResult & {
         verification: import('../../runtime/index.js').Verification;

@@ -13,6 +13,7 @@ import {
 } from '../options.js';
 import type { Command } from '../command.js';
 import { prestartEmulator } from '../prestart.js';
+import { interruptSignal } from '../process-guard.js';
 
 const OPTIONS = {
   raw: flag('write the bare stream, without the vfio-uapi header and trailer'),
@@ -43,7 +44,6 @@ ${EXIT_HELP}`,
   async run(args) {
     prestartEmulator(args);
     const s = await import('../support.js');
-    const { interruptSignal } = await import('../process-guard.js');
     const json = args.includes('--json');
     let device: import('../../runtime/device/device.js').Device | null = null;
     let sink: import('../../runtime/stream/endpoints.js').Endpoint | null = null;

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../runtime/helpers.js';
 import { AS_NOBODY, canRunAsNobody } from '../unprivileged.js';
 import { hasStackTrace, runCli, type CliOptions } from './run-cli.js';
-import { flip, headerLength, reheader, withIdentity } from './state-files.js';
+import { edited, flip, headerLength, reheader, withIdentity } from './state-files.js';
 
 const tmp = tempDir();
 const f = tmp.file;
@@ -35,18 +35,13 @@ beforeAll(async () => {
   expect([mtty.code, mlx5.code, mtty.stderr + mlx5.stderr]).toEqual([0, 0, '']);
   const good = readFileSync(f('mtty.vfio'));
   const write = (name: string, data: Buffer | string) => writeFileSync(f(name), data);
+  /** A copy of the good file with one field changed by `edit`. */
+  const writeEdited = (name: string, edit: (b: Buffer) => unknown) => write(name, edited(good, edit));
   write('truncated.vfio', good.subarray(0, good.length - 30));
   copyFileSync('/etc/hostname', f('foreign.vfio'));
   write('header-flip.vfio', flip(good, 20)); // a migration flag: covered by the header checksum now
   write('created-flip.vfio', flip(good, 33)); // the creation time, likewise
-  write(
-    'identity-1024.vfio',
-    (() => {
-      const b = Buffer.from(good);
-      b.writeUInt16LE(1024, 26);
-      return b;
-    })(),
-  );
+  writeEdited('identity-1024.vfio', (b) => b.writeUInt16LE(1024, 26));
   write('identity-escape.vfio', withIdentity(good, Buffer.from('\x1b[2J\x1b[31mowned'), Buffer.from('emulated-mtty')));
   write('identity-bad-utf8.vfio', withIdentity(good, Buffer.from([0x65, 0xff, 0xfe]), Buffer.from('emulated-mtty')));
   // A real device's file (not emulated:) for another driver: the check no longer depends on the identity's form.
@@ -55,38 +50,12 @@ beforeAll(async () => {
     'reserved-set.vfio',
     reheader(good, (h) => (h.writeUInt16LE(7, 30), h)),
   );
-  write(
-    'trailer-2p63.vfio',
-    (() => {
-      const b = Buffer.from(good);
-      b.writeBigUInt64LE(1n << 63n, b.length - 24);
-      return b;
-    })(),
-  );
-  write(
-    'version-2.vfio',
-    (() => {
-      const b = Buffer.from(good);
-      b.writeUInt16LE(2, 8);
-      return b;
-    })(),
-  );
-  write(
-    'version-1.vfio',
-    (() => {
-      const b = Buffer.from(good);
-      b.writeUInt16LE(1, 8);
-      return b;
-    })(),
-  );
-  write(
-    'spliced.vfio',
-    (() => {
-      const b = Buffer.from(good);
-      return b.fill(0, b.length - 8); // the trailer's copy of the header checksum
-    })(),
-  );
-  write('mlx5-body-flip.vfio', flip(readFileSync(f('mlx5.vfio')), headerLength(readFileSync(f('mlx5.vfio'))) + 100));
+  writeEdited('trailer-2p63.vfio', (b) => b.writeBigUInt64LE(1n << 63n, b.length - 24));
+  writeEdited('version-2.vfio', (b) => b.writeUInt16LE(2, 8));
+  writeEdited('version-1.vfio', (b) => b.writeUInt16LE(1, 8));
+  writeEdited('spliced.vfio', (b) => b.fill(0, b.length - 8)); // the trailer's copy of the header checksum
+  const mlx5File = readFileSync(f('mlx5.vfio'));
+  write('mlx5-body-flip.vfio', flip(mlx5File, headerLength(mlx5File) + 100));
   write('precious.vfio', PRECIOUS);
   // The kernel's own table (examples/kernel-table-loop) with one flag more.
   const table = JSON.parse(

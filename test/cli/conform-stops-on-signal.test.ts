@@ -3,10 +3,8 @@
  * exits 130/143 with one line saying how far it got, and removes its emulator folder. A file of its own: a
  * process that started an emulator cannot spawn one that starts another (the seccomp listener is taken).
  */
-import { readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { expect, it } from 'vitest';
-import { hasStackTrace, runCli } from './run-cli.js';
+import { emulatorFolders, hasStackTrace, runCli } from './run-cli.js';
 
 it.each([
   ['SIGINT', 130],
@@ -35,5 +33,5 @@ it.each([
     ),
   );
   expect(r.code).toBe(code);
-  expect(readdirSync(tmpdir()).filter((n) => n.startsWith(`vfio-emulator-${pid}-`))).toEqual([]);
+  expect(emulatorFolders(pid)).toEqual([]);
 });

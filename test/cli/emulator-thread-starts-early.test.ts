@@ -3,10 +3,8 @@
  * A command that then ends without opening the device (bad usage, an unknown personality) must still exit at
  * once: the thread started ahead does not keep the process alive, and no emulator folder is left.
  */
-import { readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { expect, it } from 'vitest';
-import { hasStackTrace, runCli } from './run-cli.js';
+import { emulatorFolders, hasStackTrace, runCli } from './run-cli.js';
 
 it.each([
   [['info', 'emulated:mtty', '--bogus'], /Unknown option '--bogus'/],
@@ -21,5 +19,5 @@ it.each([
   expect(hasStackTrace(r.stderr)).toBe(false);
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
   expect(r.stderr).toMatch(message);
-  expect(readdirSync(tmpdir()).filter((n) => n.startsWith(`vfio-emulator-${pid}-`))).toEqual([]);
+  expect(emulatorFolders(pid)).toEqual([]);
 });

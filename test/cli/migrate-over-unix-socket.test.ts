@@ -4,26 +4,16 @@
  * source's. Both are children of the test process, which starts no emulator (a child started after an
  * emulator would inherit its seccomp filter).
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { tempDir } from '../runtime/helpers.js';
+import { runCli } from './run-cli.js';
 
-const bin = fileURLToPath(new URL('../../packages/vfio-uapi/bin/vfio-uapi.js', import.meta.url));
 const tmp = tempDir();
 afterAll(() => tmp.remove());
 
-function run(args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args, '--json', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return new Promise((resolve) =>
-    child.on('close', (code) =>
-      resolve({ code: code ?? 1, json: JSON.parse(stdout.trim().split('\n').pop() || '{}'), stderr }),
-    ),
-  );
+async function run(args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
+  const r = await runCli([...args, '--json', '--quiet'], { timeoutMs: 60_000 });
+  return { code: r.code ?? 1, json: JSON.parse(r.stdout.trim().split('\n').pop() || '{}'), stderr: r.stderr };
 }
 
 it.each([
@@ -52,14 +42,10 @@ it.each([
 );
 
 it('save to a socket nobody listens on fails with one clear line', async () => {
-  const r = spawn(
-    process.execPath,
-    [bin, 'save', 'emulated:mtty', `unix:${tmp.file('nobody.sock')}`, '--connect-timeout', '300ms'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+  const { code, stderr } = await runCli(
+    ['save', 'emulated:mtty', `unix:${tmp.file('nobody.sock')}`, '--connect-timeout', '300ms'],
+    { timeoutMs: 60_000 },
   );
-  let stderr = '';
-  r.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const code = await new Promise<number>((resolve) => r.on('close', (c) => resolve(c ?? 1)));
   expect(code).toBe(7);
   expect(stderr.trim().split('\n')).toHaveLength(1);
   expect(stderr).toMatch(/nobody is listening there after 300 ms/);

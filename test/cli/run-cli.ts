@@ -3,6 +3,8 @@
  * cores), each killed if it outlives `timeoutMs` (so a hang is a failure, not a stuck suite).
  */
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export const bin = fileURLToPath(new URL('../../packages/vfio-uapi/bin/vfio-uapi.js', import.meta.url));
@@ -80,7 +82,6 @@ export function hasStackTrace(text: string): boolean {
 
 /** The pids of `pid`'s children (Linux: /proc/PID/task/PID/children). */
 export async function childrenOf(pid: number): Promise<number[]> {
-  const { readFileSync } = await import('node:fs');
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
@@ -90,10 +91,14 @@ export async function childrenOf(pid: number): Promise<number[]> {
 
 /** Whether a process exists (and is not a zombie). */
 export async function alive(pid: number): Promise<boolean> {
-  const { readFileSync } = await import('node:fs');
   try {
     return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return false;
   }
+}
+
+/** The emulator folders a process made (vfio-emulator-PID-…): none once it has ended cleanly. */
+export function emulatorFolders(pid: number): string[] {
+  return readdirSync(tmpdir()).filter((n) => n.startsWith(`vfio-emulator-${pid}-`));
 }

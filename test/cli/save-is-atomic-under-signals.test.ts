@@ -7,18 +7,14 @@
  * all written) that the signal lands inside the phase.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../runtime/helpers.js';
-import { alive, childrenOf, hasStackTrace, runCli } from './run-cli.js';
+import { alive, childrenOf, emulatorFolders, hasStackTrace, runCli } from './run-cli.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
 const PRECIOUS = Buffer.from('an earlier save the user keeps\n');
-
-/** The emulator folders a process made (vfio-emulator-PID-…). */
-const emulatorFolders = (pid: number) => readdirSync(tmpdir()).filter((n) => n.startsWith(`vfio-emulator-${pid}-`));
 
 /** Signal the child once its stderr shows `line`. */
 function signalAt(line: RegExp, signal: NodeJS.Signals, seen: { pid?: number; text: string }) {

@@ -32,10 +32,17 @@ export function withIdentity(file: Buffer, identity: Buffer, driver: Buffer): Bu
   });
 }
 
+/** A copy of `file` that `edit` changed in place (the original is left as it was). */
+export function edited(file: Buffer, edit: (copy: Buffer) => unknown): Buffer {
+  const out = Buffer.from(file);
+  edit(out);
+  return out;
+}
+
 /** One byte flipped (xor 0xff) at `offset`; negative counts from the end. */
 export function flip(file: Buffer, offset: number): Buffer {
-  const out = Buffer.from(file);
-  const at = offset < 0 ? out.length + offset : offset;
-  out[at] = out[at]! ^ 0xff;
-  return out;
+  return edited(file, (out) => {
+    const at = offset < 0 ? out.length + offset : offset;
+    out[at] = out[at]! ^ 0xff;
+  });
 }
