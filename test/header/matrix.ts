@@ -15,7 +15,7 @@ import { loadSpec, REPO_ROOT } from '../../generator/ir/load.js';
 import type { Ir } from '../../generator/ir/types.js';
 import { HeaderToolError, headerCheck, headerFlags, type Abi } from '../../generator/header/check.js';
 import { CC } from '../../generator/header/gcc.js';
-import { headerInventory } from '../../generator/header/inventory.js';
+import { headerInventory, preprocessedByFile } from '../../generator/header/inventory.js';
 import { HEADER_MATRIX, HeadersUnavailable, PACKAGE, debPathOf, fetchLibcDev, type LibcDevPin } from './libc-dev.js';
 import { measureHeader, type HeaderFacts } from './measure.js';
 
@@ -95,7 +95,7 @@ export async function runMatrix(opts: { writeFixtures: boolean; ir?: Ir }): Prom
         cells.push({ pin, abi, status: error.kind === 'gone' ? 'fail' : 'skipped', notes: [error.message] });
       continue;
     }
-    for (const i of headerInventory(headerFlags({ include }))) seen.add(i.name);
+    for (const i of headerInventory(preprocessedByFile(headerFlags({ include })))) seen.add(i.name);
     const old = readFixture(pin);
     const fixture: LayoutFixture = {
       about:
