@@ -5,7 +5,8 @@
  */
 import type { Ir } from '../ir/types.js';
 import { renderProbe } from '../emit/c-probe/emit.js';
-import { ambiguousNames, compareReleases, probeModel, type CheckKind, type ProbeCheck } from './checks.js';
+import { compareReleases } from '../../spec/dsl/release.js';
+import { ambiguousNames, probeModel, type CheckKind, type ProbeCheck } from './checks.js';
 import { compileAndRun, includeFlags, m32Problem, macrosOf } from './gcc.js';
 import {
   headerInventory,

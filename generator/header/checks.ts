@@ -12,6 +12,7 @@
  * A name the header dropped (renamed or removed) is "retired" in headers from the release that dropped it.
  * Layouts are checked per release and per ABI (i386 when the probe is built with -m32, LP64 otherwise).
  */
+import { compareReleases, releaseParts } from '../../spec/dsl/release.js';
 import type { Ir, IrPlacedField } from '../ir/types.js';
 
 export type CheckKind = 'constant' | 'ioctl' | 'size' | 'align' | 'offset' | 'field-size';
@@ -68,21 +69,6 @@ export interface ProbeRelease {
 export interface ProbeModel {
   releases: ProbeRelease[];
   checks: ProbeCheck[];
-}
-
-/** "6.12" → [6, 12]; compares numerically. */
-export function releaseParts(r: string): number[] {
-  return r.split('.').map((p) => Number.parseInt(p, 10) || 0);
-}
-
-export function compareReleases(a: string, b: string): number {
-  const x = releaseParts(a);
-  const y = releaseParts(b);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d) return d;
-  }
-  return 0;
 }
 
 /** KERNEL_VERSION(a, b, 0). */
