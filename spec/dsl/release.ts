@@ -10,8 +10,11 @@ export function releaseParts(r: string): number[] {
 
 /** Order releases numerically ('6.10' after '6.9', '6.1.23' after '6.1'); a missing part counts as 0. */
 export function compareReleases(a: string, b: string): number {
-  const x = releaseParts(a);
-  const y = releaseParts(b);
+  return compareParts(releaseParts(a), releaseParts(b));
+}
+
+/** The same order over releases already split into numbers. */
+export function compareParts(x: readonly number[], y: readonly number[]): number {
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
     const d = (x[i] ?? 0) - (y[i] ?? 0);
     if (d) return d;
