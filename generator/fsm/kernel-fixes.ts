@@ -43,12 +43,12 @@ export function behaviourOn(fix: IrKernelFix, release: string): string {
   return s === 'fixed' ? fix.after : s === 'affected' ? fix.before : 'unaffected';
 }
 
+/** A stable release that carries a fix, in words: "6.12.96 and later in 6.12". */
+const stableAndLater = (s: string) => `${s} and later in ${s.split('.').slice(0, 2).join('.')}`;
+
 /** The releases that carry a fix, in words: "7.2 and later, 6.12.96 and later in 6.12". */
 export function fixedReleases(fix: Pick<IrKernelFix, 'fixedIn'>): string {
-  return [
-    `${fix.fixedIn.mainline} and later`,
-    ...fix.fixedIn.stable.map((s) => `${s} and later in ${s.split('.').slice(0, 2).join('.')}`),
-  ].join(', ');
+  return [`${fix.fixedIn.mainline} and later`, ...fix.fixedIn.stable.map(stableAndLater)].join(', ');
 }
 
 /** The releases that still have the old behaviour, in words: "6.2 to 7.1, except 6.12.96 and later in 6.12". */
@@ -56,9 +56,7 @@ export function affectedReleases(fix: Pick<IrKernelFix, 'fixedIn' | 'fixes'>): s
   const [maj, min] = parseRelease(fix.fixedIn.mainline)!;
   const last = min > 0 ? `${maj}.${min - 1}` : `before ${fix.fixedIn.mainline}`;
   const from = fix.fixes ? `${fix.fixes.release} to ${last}` : `releases before ${fix.fixedIn.mainline}`;
-  return fix.fixedIn.stable.length
-    ? `${from}, except ${fix.fixedIn.stable.map((s) => `${s} and later in ${s.split('.').slice(0, 2).join('.')}`).join(', ')}`
-    : from;
+  return fix.fixedIn.stable.length ? `${from}, except ${fix.fixedIn.stable.map(stableAndLater).join(', ')}` : from;
 }
 
 /** The kernel fix that changed the step algorithm of `vfio_mig_get_next_state`, when the spec records one. */
