@@ -2,23 +2,17 @@
 // codecs and the koffi struct types are compared with what gcc measured in Debian's linux-libc-dev packages
 // (test/fixtures/kernel-layouts/<version>.json, written by `npm run test:headers -- --write-fixtures`, each
 // file naming its package, version, checksum and how it was measured). Offline: the fixtures are committed.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import koffi from 'koffi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as codecs from '../../generated/codecs.js';
 import { KOFFI_STRUCTS } from '../../generated/koffi.js';
 import { pascal } from '../../generator/emit/shared/naming.js';
-import { loadSpec, REPO_ROOT } from '../../generator/ir/load.js';
+import { loadSpec } from '../../generator/ir/load.js';
 import type { Ir, IrField, IrStruct, IrStructVersion, IrType } from '../../generator/ir/types.js';
 import { compareReleases } from '../../spec/dsl/release.js';
-import type { LayoutFixture } from '../header/matrix.js';
+import { readAllFixtures, releaseOf } from '../header/matrix.js';
 
-const dir = join(REPO_ROOT, 'test/fixtures/kernel-layouts');
-const fixtures: LayoutFixture[] = readdirSync(dir)
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as LayoutFixture);
-const releaseOf = (f: LayoutFixture) => f.source.linuxVersionCode.split('.').slice(0, 2).join('.');
+const fixtures = readAllFixtures();
 const newest = [...fixtures]
   .sort((a, b) => compareReleases(a.source.linuxVersionCode, b.source.linuxVersionCode))
   .at(-1)!;
