@@ -1,4 +1,5 @@
 import type { Site } from '../../spec/dsl/index.js';
+import { compareReleases } from '../../spec/dsl/release.js';
 import type { Collected } from '../ir/build.js';
 import type { SpecProblem } from '../ir/errors.js';
 import type { Ir, IrSite } from '../ir/types.js';
@@ -251,7 +252,6 @@ export function checkSpec(ir: Ir, c: Collected, site: (s: Site) => IrSite): Spec
   }
   // Names through time: an earlier name may be reused later, but two meanings of one name never overlap,
   // and an out-of-scope name is not also described.
-  const rk = (r: string) => r.split('.').reduce((n, p) => n * 1000 + Number(p), 0);
   const siteOfConstant = (name: string): Site | IrSite => {
     const from = ir.constantInfo[name]?.from;
     return (
@@ -270,7 +270,7 @@ export function checkSpec(ir: Ir, c: Collected, site: (s: Site) => IrSite): Spec
       spans.push({ from: info.nameSince ?? info.since, until: undefined, what: `${name} itself` });
     }
     for (const m of meanings)
-      if (rk(m.until) <= rk(m.from))
+      if (compareReleases(m.until, m.from) <= 0)
         add(
           siteOfConstant(m.current),
           `${m.current}: former name ${name} ends at ${m.until}, before it starts (${m.from})`,
@@ -281,7 +281,7 @@ export function checkSpec(ir: Ir, c: Collected, site: (s: Site) => IrSite): Spec
         const a = spans[i]!;
         const b = spans[j]!;
         const overlap =
-          rk(a.from) < (b.until ? rk(b.until) : Infinity) && rk(b.from) < (a.until ? rk(a.until) : Infinity);
+          (!b.until || compareReleases(a.from, b.until) < 0) && (!a.until || compareReleases(b.from, a.until) < 0);
         if (overlap)
           add(
             siteOfConstant(name in ir.constants ? name : meanings[0]!.current),

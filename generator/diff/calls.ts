@@ -7,11 +7,8 @@ export function diffCalls(ctx: Ctx) {
   const { a, b } = ctx;
   // ioctls.
   keyed(
-    ctx,
-    'ioctl',
     a.ioctls,
     b.ioctls,
-    (i) => i.site,
     (n, i) =>
       add(
         ctx,
@@ -90,11 +87,8 @@ export function diffCalls(ctx: Ctx) {
 
   // Features.
   keyed(
-    ctx,
-    'feature',
     a.features,
     b.features,
-    (f) => f.site,
     (n, f) =>
       add(
         ctx,
@@ -213,11 +207,8 @@ export function diffFdKinds(ctx: Ctx) {
   const { a, b } = ctx;
   // fd kinds.
   keyed(
-    ctx,
-    'fd',
     a.fdKinds,
     b.fdKinds,
-    (f) => f.site,
     (n, f) =>
       add(
         ctx,

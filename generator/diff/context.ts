@@ -81,19 +81,14 @@ export function common(ctx: Ctx, what: string, item: string, x: IrItem, y: IrIte
   }
 }
 
+/** Items of two records by name: those only in the old one, then those only in the new one, then those in both. */
 export function keyed<T>(
-  ctx: Ctx,
-  kind: string,
   xs: Record<string, T>,
   ys: Record<string, T>,
-  site: (t: T) => IrSite | undefined,
   onRemoved: (name: string, t: T) => void,
   onAdded: (name: string, t: T) => void,
   onBoth: (name: string, x: T, y: T) => void,
 ) {
-  void ctx;
-  void kind;
-  void site;
   for (const n of sorted(xs)) if (!(n in ys)) onRemoved(n, xs[n]!);
   for (const n of sorted(ys)) if (!(n in xs)) onAdded(n, ys[n]!);
   for (const n of sorted(xs)) if (n in ys) onBoth(n, xs[n]!, ys[n]!);

@@ -9,7 +9,7 @@ export { diffIr } from './diff.js';
 export { parseAllowList, applyAllowList, loadAllowList, type AllowEntry } from './allow.js';
 export { resolveSide, loadSide, type Side } from './load.js';
 export { renderText, renderMarkdown, renderJson, summary, type DiffResult } from './report.js';
-export { normaliseOverlay, projectAsOf, compareRelease } from './project.js';
+export { normaliseOverlay, projectAsOf } from './project.js';
 
 export interface DiffOptions {
   docs?: boolean;

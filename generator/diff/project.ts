@@ -22,17 +22,7 @@ import type {
   StructType,
   UnionType,
 } from '../../spec/dsl/index.js';
-
-/** Compare kernel releases numerically ('6.10' > '6.9'). */
-export function compareRelease(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d) return d;
-  }
-  return 0;
-}
+import { compareReleases } from '../../spec/dsl/release.js';
 
 export interface Normalised {
   exports: Record<string, unknown>;
@@ -58,7 +48,8 @@ export function normaliseOverlay(exports: Record<string, unknown>): Normalised {
   return { exports: out, ...(rev ? { revision: rev } : {}), removed };
 }
 
-const later = (since: string | undefined, release: string) => since !== undefined && compareRelease(since, release) > 0;
+const later = (since: string | undefined, release: string) =>
+  since !== undefined && compareReleases(since, release) > 0;
 
 type Leaf = ScalarType | ArrayType | FlexType;
 
@@ -71,7 +62,7 @@ type Leaf = ScalarType | ArrayType | FlexType;
  */
 export function fieldAsOf(name: string, f: Leaf, release: string): { name: string; type: Leaf } {
   const history = f.history ?? [];
-  const ended = history.filter((r) => compareRelease(r.until, release) > 0);
+  const ended = history.filter((r) => compareReleases(r.until, release) > 0);
   if (!ended.length) return { name, type: f };
   let oldName: string | undefined;
   let oldType: ScalarType | undefined;

@@ -346,11 +346,8 @@ export function diffStruct(ctx: Ctx, name: string, x: IrStruct, y: IrStruct) {
 export function diffStructs(ctx: Ctx) {
   const { a, b } = ctx;
   keyed(
-    ctx,
-    'struct',
     a.structs,
     b.structs,
-    (s) => s.site,
     (n, s) =>
       add(
         ctx,

@@ -1,5 +1,5 @@
 /** Constants, enumerations and flag sets: values added, removed, changed; capability flags. */
-import type { Ir } from '../ir/types.js';
+import type { Ir, IrFlags, IrMember } from '../ir/types.js';
 import { breaks, ok, review } from './changes.js';
 import { add, common, list, sorted, type Ctx } from './context.js';
 
@@ -87,22 +87,10 @@ export function diffSetsOfValues(ctx: Ctx) {
       const sites = { old: x.site, new: y.site };
       const isStates = kind === 'enums' && n === stateEnum;
       const isCaps = kind === 'flags' && n === capFlags;
-      const memberSets: [
-        string,
-        Record<string, { value: number; since: string; doc: string }>,
-        Record<string, { value: number; since: string; doc: string }>,
-      ][] = [
+      const memberSets: [string, Record<string, IrMember>, Record<string, IrMember>][] = [
         ['member', x.members, y.members],
-        ...(kind === 'flags'
-          ? [
-              ['mask', (x as Ir['flags'][string]).masks, (y as Ir['flags'][string]).masks] as [
-                string,
-                Record<string, { value: number; since: string; doc: string }>,
-                Record<string, { value: number; since: string; doc: string }>,
-              ],
-            ]
-          : []),
       ];
+      if (kind === 'flags') memberSets.push(['mask', (x as IrFlags).masks, (y as IrFlags).masks]);
       for (const [what, mx, my] of memberSets) {
         // A member gone from one side and a member new on the other with the same value is a rename:
         // the ABI (the value) is unchanged, the name is a source break. States and capabilities are

@@ -3,6 +3,7 @@
  * "fixed" when it is at least the fix's mainline release, or in one of its stable series at or after the
  * listed version; releases before the commit that introduced the behaviour were never affected.
  */
+import { compareParts } from '../../spec/dsl/release.js';
 import type { IrKernelFix } from '../ir/types.js';
 
 /** A kernel release as numbers: `6.12.96+deb13-amd64` → [6, 12, 96]; `7.2-rc1` → [7, 2, 0]. */
@@ -10,14 +11,6 @@ export function parseRelease(release: string): [number, number, number] | null {
   const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?(?:$|[-+~_.\s])/.exec(release.trim());
   return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : null;
 }
-
-const cmp = (a: readonly number[], b: readonly number[]) => {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d) return d;
-  }
-  return 0;
-};
 
 export type FixStatus =
   /** The release carries the fix: requests get `after`. */
@@ -33,10 +26,10 @@ export function fixStatus(fix: Pick<IrKernelFix, 'fixedIn' | 'fixes'>, release: 
   if (!r) throw new Error(`"${release}" is not a kernel release like 6.12.96 or 7.2`);
   if (fix.fixes) {
     const intro = parseRelease(fix.fixes.release)!;
-    if (cmp(r.slice(0, 2), intro.slice(0, 2)) < 0) return 'unaffected';
+    if (compareParts(r.slice(0, 2), intro.slice(0, 2)) < 0) return 'unaffected';
   }
   const mainline = parseRelease(fix.fixedIn.mainline)!;
-  if (cmp(r.slice(0, 2), mainline.slice(0, 2)) >= 0) return 'fixed';
+  if (compareParts(r.slice(0, 2), mainline.slice(0, 2)) >= 0) return 'fixed';
   for (const s of fix.fixedIn.stable) {
     const st = parseRelease(s)!;
     if (r[0] === st[0] && r[1] === st[1] && r[2] >= st[2]) return 'fixed';
@@ -50,12 +43,12 @@ export function behaviourOn(fix: IrKernelFix, release: string): string {
   return s === 'fixed' ? fix.after : s === 'affected' ? fix.before : 'unaffected';
 }
 
+/** A stable release that carries a fix, in words: "6.12.96 and later in 6.12". */
+const stableAndLater = (s: string) => `${s} and later in ${s.split('.').slice(0, 2).join('.')}`;
+
 /** The releases that carry a fix, in words: "7.2 and later, 6.12.96 and later in 6.12". */
 export function fixedReleases(fix: Pick<IrKernelFix, 'fixedIn'>): string {
-  return [
-    `${fix.fixedIn.mainline} and later`,
-    ...fix.fixedIn.stable.map((s) => `${s} and later in ${s.split('.').slice(0, 2).join('.')}`),
-  ].join(', ');
+  return [`${fix.fixedIn.mainline} and later`, ...fix.fixedIn.stable.map(stableAndLater)].join(', ');
 }
 
 /** The releases that still have the old behaviour, in words: "6.2 to 7.1, except 6.12.96 and later in 6.12". */
@@ -63,9 +56,7 @@ export function affectedReleases(fix: Pick<IrKernelFix, 'fixedIn' | 'fixes'>): s
   const [maj, min] = parseRelease(fix.fixedIn.mainline)!;
   const last = min > 0 ? `${maj}.${min - 1}` : `before ${fix.fixedIn.mainline}`;
   const from = fix.fixes ? `${fix.fixes.release} to ${last}` : `releases before ${fix.fixedIn.mainline}`;
-  return fix.fixedIn.stable.length
-    ? `${from}, except ${fix.fixedIn.stable.map((s) => `${s} and later in ${s.split('.').slice(0, 2).join('.')}`).join(', ')}`
-    : from;
+  return fix.fixedIn.stable.length ? `${from}, except ${fix.fixedIn.stable.map(stableAndLater).join(', ')}` : from;
 }
 
 /** The kernel fix that changed the step algorithm of `vfio_mig_get_next_state`, when the spec records one. */

@@ -5,9 +5,16 @@
  */
 import type { Ir } from '../ir/types.js';
 import { renderProbe } from '../emit/c-probe/emit.js';
-import { ambiguousNames, compareReleases, probeModel, type CheckKind, type ProbeCheck } from './checks.js';
+import { compareReleases } from '../../spec/dsl/release.js';
+import { ambiguousNames, probeModel, type CheckKind, type ProbeCheck } from './checks.js';
 import { compileAndRun, includeFlags, m32Problem, macrosOf } from './gcc.js';
-import { headerInventory, type HeaderItem, type HeaderItemKind, type InventoryFile } from './inventory.js';
+import {
+  headerInventory,
+  preprocessedByFile,
+  type HeaderItem,
+  type HeaderItemKind,
+  type InventoryFile,
+} from './inventory.js';
 
 export type Status = 'verified' | 'absent' | 'retired' | 'mismatch';
 
@@ -237,7 +244,7 @@ export function headerCheck(ir: Ir, opts: HeaderCheckOptions = {}): HeaderCheckR
     .map((c) => ({ item: c.item, until: c.until ?? '' }))
     .sort((a, b) => compareReleases(a.until, b.until) || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0));
   const mismatches = checks.filter((c) => c.status === 'mismatch');
-  const account = accountFor(ir, headerInventory(flags));
+  const account = accountFor(ir, headerInventory(preprocessedByFile(flags)));
   return {
     include: opts.include ?? null,
     abi: opts.abi ?? 'lp64',

@@ -12,6 +12,7 @@
  * A name the header dropped (renamed or removed) is "retired" in headers from the release that dropped it.
  * Layouts are checked per release and per ABI (i386 when the probe is built with -m32, LP64 otherwise).
  */
+import { compareReleases, releaseParts } from '../../spec/dsl/release.js';
 import type { Ir, IrPlacedField } from '../ir/types.js';
 
 export type CheckKind = 'constant' | 'ioctl' | 'size' | 'align' | 'offset' | 'field-size';
@@ -70,21 +71,6 @@ export interface ProbeModel {
   checks: ProbeCheck[];
 }
 
-/** "6.12" → [6, 12]; compares numerically. */
-export function releaseParts(r: string): number[] {
-  return r.split('.').map((p) => Number.parseInt(p, 10) || 0);
-}
-
-export function compareReleases(a: string, b: string): number {
-  const x = releaseParts(a);
-  const y = releaseParts(b);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d) return d;
-  }
-  return 0;
-}
-
 /** KERNEL_VERSION(a, b, 0). */
 export function versionCode(r: string): number {
   const [a = 0, b = 0] = releaseParts(r);
@@ -109,14 +95,19 @@ function formerOrAmbiguous(ir: Ir): Set<string> {
 type Abi = 'lp64' | 'i386';
 const ABI_COND: Record<Abi, string> = { i386: 'VU_I386', lp64: '!VU_I386' };
 
+/** A value as of one release, per ABI: the C expression that measures it and what it should be. */
+interface AbiValues {
+  since: string;
+  lp64: { expr: string; expected: number };
+  i386: { expr: string; expected: number };
+}
+
 /**
  * Variants for a value that depends on the release and the ABI. `byVersion` lists, oldest first, the
  * releases where the value may change and its (expr, expected) per ABI there. i386 variants come first
  * (only when some differ from LP64); the LP64 ones end in the unconditional fallback.
  */
-function abiVariants(
-  byVersion: { since: string; lp64: { expr: string; expected: number }; i386: { expr: string; expected: number } }[],
-): ProbeVariant[] {
+function abiVariants(byVersion: AbiValues[]): ProbeVariant[] {
   const spans = (abi: Abi) => {
     // newest first, neighbours with the same (expr, expected) merged into the older one
     const out: { from: string; to?: string; expr: string; expected: number }[] = [];
@@ -219,6 +210,15 @@ export function probeModel(ir: Ir): ProbeModel {
       variants: plain(name, io.number),
     });
   }
+  /** A layout value measured per release and ABI, checked by the expression of the newest release. */
+  const layout = (kind: CheckKind, item: string, from: string, byVersion: AbiValues[]): ProbeCheck => ({
+    id: `${kind} ${item}`,
+    kind,
+    item,
+    expr: byVersion[byVersion.length - 1]!.lp64.expr,
+    ...since(from),
+    variants: abiVariants(byVersion),
+  });
   for (const [name, s] of Object.entries(ir.structs)) {
     const c = `struct ${name}`;
     const versions = s.versions;
@@ -226,62 +226,37 @@ export function probeModel(ir: Ir): ProbeModel {
     for (const [kind, expr] of [
       ['size', `sizeof(${c})`],
       ['align', `_Alignof(${c})`],
-    ] as const) {
-      const prop = kind === 'size' ? 'size' : 'align';
-      checks.push({
-        id: `${kind} ${name}`,
-        kind,
-        item: name,
-        expr,
-        ...since(s.since),
-        variants: abiVariants(
+    ] as const)
+      checks.push(
+        layout(
+          kind,
+          name,
+          s.since,
           versions.map((v) => ({
             since: v.since,
-            lp64: { expr, expected: v.lp64[prop] },
-            i386: { expr, expected: v.i386[prop] },
+            lp64: { expr, expected: v.lp64[kind] },
+            i386: { expr, expected: v.i386[kind] },
           })),
         ),
-      });
-    }
+      );
     // one offset and one size check per current field, measured by the name each release gave it
     const fields = [...new Set(versions.flatMap((v) => v.fields.map((f) => f.field)))];
     for (const field of fields) {
       const present = versions
         .map((v) => ({ since: v.since, f: v.fields.find((x) => x.field === field) }))
         .filter((x): x is { since: string; f: IrPlacedField } => !!x.f);
-      const first = present[0]!;
-      const last = present[present.length - 1]!;
+      const at = (exprOf: (n: string) => string, prop: 'offset' | 'size') =>
+        present.map(({ since: r, f }) => ({
+          since: r,
+          lp64: { expr: exprOf(f.name), expected: f.lp64[prop] },
+          i386: { expr: exprOf(f.name), expected: f.i386[prop] },
+        }));
+      const item = `${name}.${field}`;
+      const from = present[0]!.since;
       const offsetOf = (n: string) => `offsetof(${c}, ${n})`;
       const sizeOf = (n: string) => `sizeof(((${c} *)0)->${n})`;
-      checks.push({
-        id: `offset ${name}.${field}`,
-        kind: 'offset',
-        item: `${name}.${field}`,
-        expr: offsetOf(last.f.name),
-        ...since(first.since),
-        variants: abiVariants(
-          present.map(({ since: r, f }) => ({
-            since: r,
-            lp64: { expr: offsetOf(f.name), expected: f.lp64.offset },
-            i386: { expr: offsetOf(f.name), expected: f.i386.offset },
-          })),
-        ),
-      });
-      if (last.f.flex) continue;
-      checks.push({
-        id: `field-size ${name}.${field}`,
-        kind: 'field-size',
-        item: `${name}.${field}`,
-        expr: sizeOf(last.f.name),
-        ...since(first.since),
-        variants: abiVariants(
-          present.map(({ since: r, f }) => ({
-            since: r,
-            lp64: { expr: sizeOf(f.name), expected: f.lp64.size },
-            i386: { expr: sizeOf(f.name), expected: f.i386.size },
-          })),
-        ),
-      });
+      checks.push(layout('offset', item, from, at(offsetOf, 'offset')));
+      if (!present[present.length - 1]!.f.flex) checks.push(layout('field-size', item, from, at(sizeOf, 'size')));
     }
   }
   const releases = [...byRelease.keys()]

@@ -6,9 +6,8 @@
  */
 import type { Ir } from '../ir/types.js';
 import { accountFor, headerFlags, headerVersionOf, type HeaderCheckOptions } from './check.js';
-import { headerInventory } from './inventory.js';
 import { HEADERS_TU, compileAndRun, macrosOf } from './gcc.js';
-import { preprocessedByFile } from './inventory.js';
+import { headerInventory, preprocessedByFile } from './inventory.js';
 
 export interface DiffMacro {
   /** `enumerator` for unknown enumerators (which have a value but no definition text). */
@@ -155,10 +154,11 @@ function cSafe(s: string): string {
 export function headerDiff(ir: Ir, opts: HeaderCheckOptions = {}): HeaderDiff {
   const flags = headerFlags(opts);
   const macros = macrosOf(flags);
-  const unknown = accountFor(ir, headerInventory(flags)).unknown;
+  const headers = preprocessedByFile(flags);
+  const unknown = accountFor(ir, headerInventory(headers)).unknown;
   const valued = unknown.filter((u) => u.kind !== 'struct' && !u.functionLike);
   const unknownStructs = unknown.filter((u) => u.kind === 'struct').map((u) => u.name);
-  const bodies = structBodies([...preprocessedByFile(flags).text.values()].join('\n'));
+  const bodies = structBodies([...headers.text.values()].join('\n'));
 
   // One program measures all values and struct layouts; lines that do not compile are dropped.
   const lines: string[] = [HEADERS_TU, '#include <stdio.h>', '#include <stddef.h>'];

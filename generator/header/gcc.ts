@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 export const CC = process.env.CC ?? 'gcc';
 
-function gcc(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
+export function gcc(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(CC, args, { encoding: 'utf8', input, maxBuffer: 64 << 20 });
   if (r.error) throw new Error(`cannot run ${CC}: ${r.error.message}`);
   return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
@@ -58,13 +58,6 @@ export function macrosOf(flags: string[]): Map<string, { value: string; function
     if (m?.[1]) out.set(m[1], { value: m[3] ?? '', functionLike: !!m[2] });
   }
   return out;
-}
-
-/** `gcc -E -P`: the headers preprocessed (for reading struct bodies). */
-export function preprocessed(flags: string[]): string {
-  const r = gcc(['-std=gnu11', '-E', '-P', ...flags, '-x', 'c', '-'], HEADERS_TU);
-  if (r.status !== 0) throw new Error(`${CC} -E failed:\n${r.stderr.trim()}`);
-  return r.stdout;
 }
 
 export interface RunResult {

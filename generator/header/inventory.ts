@@ -4,8 +4,7 @@
  * <linux/types.h> never count). header-check compares this inventory with the spec and the spec's
  * out-of-scope list; `--diff` measures the unknown ones.
  */
-import { spawnSync } from 'node:child_process';
-import { CC, HEADERS_TU } from './gcc.js';
+import { CC, HEADERS_TU, gcc } from './gcc.js';
 
 /** The header files whose items are accounted for. */
 export const INVENTORY_FILES = ['linux/vfio.h', 'linux/iommufd.h'] as const;
@@ -29,14 +28,15 @@ function fileOf(path: string): InventoryFile | undefined {
   return INVENTORY_FILES.find((f) => path === f || path.endsWith(`/${f}`));
 }
 
+/** The inventory files preprocessed: each one's text, and its #defines. */
+export interface PreprocessedHeaders {
+  text: Map<InventoryFile, string>;
+  defines: HeaderItem[];
+}
+
 /** The preprocessed text of each inventory file (with its #defines kept), in order. */
-export function preprocessedByFile(flags: string[]): { text: Map<InventoryFile, string>; defines: HeaderItem[] } {
-  const r = spawnSync(CC, ['-std=gnu11', '-E', '-dD', ...flags, '-x', 'c', '-'], {
-    encoding: 'utf8',
-    input: HEADERS_TU,
-    maxBuffer: 64 << 20,
-  });
-  if (r.error) throw new Error(`cannot run ${CC}: ${r.error.message}`);
+export function preprocessedByFile(flags: string[]): PreprocessedHeaders {
+  const r = gcc(['-std=gnu11', '-E', '-dD', ...flags, '-x', 'c', '-'], HEADERS_TU);
   if (r.status !== 0) throw new Error(`${CC} -E -dD failed:\n${r.stderr.trim()}`);
   const text = new Map<InventoryFile, string>();
   const defines: HeaderItem[] = [];
@@ -118,8 +118,7 @@ export function structNamesOf(src: string): string[] {
 }
 
 /** Every macro, enumerator and struct of the inventory files, in header order per kind. */
-export function headerInventory(flags: string[]): HeaderItem[] {
-  const { text, defines } = preprocessedByFile(flags);
+export function headerInventory({ text, defines }: PreprocessedHeaders): HeaderItem[] {
   const items: HeaderItem[] = [...defines];
   for (const file of INVENTORY_FILES) {
     const src = text.get(file) ?? '';

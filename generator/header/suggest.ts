@@ -12,6 +12,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import { compareReleases } from '../../spec/dsl/release.js';
 import { importModule } from '../ir/import-module.js';
 import type { Ir } from '../ir/types.js';
 import type { DiffMacro, DiffMember, DiffStruct, HeaderDiff } from './diff.js';
@@ -245,11 +246,7 @@ function newestRelease(ir: Ir): string {
     ...Object.values(ir.constantInfo).map((c) => c.since),
     ...Object.values(ir.ioctls).map((i) => i.since),
   ];
-  return all.sort((a, b) => {
-    const [x1 = 0, x2 = 0] = a.split('.').map(Number);
-    const [y1 = 0, y2 = 0] = b.split('.').map(Number);
-    return x1 - y1 || x2 - y2;
-  })[all.length - 1]!;
+  return all.sort(compareReleases)[all.length - 1]!;
 }
 
 /** Spec field declarations for a struct's members (anonymous unions regrouped). */

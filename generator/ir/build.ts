@@ -6,6 +6,7 @@ import type {
   FdKind,
   FieldType,
   FlagSet,
+  FormerName,
   Ioctl,
   OutOfScope,
   KernelFix,
@@ -141,7 +142,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
     since: string,
     doc: string,
     at: Site,
-    formerly: readonly { name: string; until: string }[] = [],
+    formerly: readonly FormerName[] = [],
   ) => {
     if (name in ir.constants && ir.constants[name] !== value) {
       problems.push({
@@ -212,8 +213,7 @@ export function buildIr(exports: Record<string, unknown>, root: string, docs: Do
         m.since,
         m.doc,
         item.site,
-        (item.members as Record<string, { formerly?: readonly { name: string; until: string }[] }>)[k]?.formerly ??
-          item.masks[k]?.formerly,
+        item.members[k]?.formerly ?? item.masks[k]?.formerly,
       );
   }
   for (const { item, exportName } of c.fdKinds) {

@@ -1,4 +1,5 @@
 import type { ArrayType, FieldType, FlexType, ScalarType, StructType, UnionType } from '../../spec/dsl/index.js';
+import { compareReleases } from '../../spec/dsl/release.js';
 import type { IrPlacedField as PlacedField, IrStructVersion as VersionLayout } from './types.js';
 
 /** The ABIs we lay structs out for. */
@@ -92,17 +93,8 @@ export function cTypeName(t: FieldType): string {
 // (`was`). These functions give the struct as a given release had it, so its LP64 and i386 layouts can be
 // computed per kernel version.
 
-const releaseKey = (r: string) => {
-  const [a = 0, b = 0] = r.split('.').map(Number);
-  return a * 1000 + b;
-};
-
 /** `a` is the same release as `b` or newer. */
-export const atLeast = (a: string, b: string) => releaseKey(a) >= releaseKey(b);
-
-export function compareRelease(a: string, b: string): number {
-  return releaseKey(a) - releaseKey(b);
-}
+const atLeast = (a: string, b: string) => compareReleases(a, b) >= 0;
 
 type Leaf = ScalarType | ArrayType | FlexType;
 const isLeaf = (t: FieldType): t is Leaf => t.kind === 'scalar' || t.kind === 'array' || t.kind === 'flex';
@@ -168,15 +160,15 @@ export function layoutReleases(s: StructType | UnionType, since = s.since): stri
   const set = new Set<string>([since]);
   const visit = (t: FieldType) => {
     if (isLeaf(t)) {
-      if (t.since && compareRelease(t.since, since) > 0) set.add(t.since);
-      for (const r of t.history ?? []) if (compareRelease(r.until, since) > 0) set.add(r.until);
+      if (t.since && compareReleases(t.since, since) > 0) set.add(t.since);
+      for (const r of t.history ?? []) if (compareReleases(r.until, since) > 0) set.add(r.until);
       if (t.kind !== 'scalar') visit(t.element);
       return;
     }
     for (const r of layoutReleases(t, since)) set.add(r);
   };
   for (const t of Object.values(s.fields)) visit(t);
-  return [...set].sort(compareRelease);
+  return [...set].sort(compareReleases);
 }
 
 /** The struct's layout on both ABIs in every release it changed, oldest first (identical neighbours merged). */

@@ -1,3 +1,4 @@
+import { RELEASE } from './release.js';
 import { callSite, type Site } from './site.js';
 
 /** A Linux release such as '6.2' — the first release that carries an item. */
@@ -20,7 +21,7 @@ export interface ItemBase {
 }
 
 export function base(name: string, opts: ItemOptions): ItemBase {
-  if (!/^\d+\.\d+$/.test(opts.since)) {
+  if (!RELEASE.test(opts.since)) {
     throw new Error(`spec item ${name}: since "${opts.since}" is not a kernel release like "6.2"`);
   }
   return { name, since: opts.since, ...(opts.doc ? { doc: opts.doc } : {}), site: callSite() };

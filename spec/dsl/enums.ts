@@ -1,4 +1,5 @@
 import { base, deepFreeze, type ItemBase, type ItemOptions, type Since } from './common.js';
+import { compareReleases, RELEASE } from './release.js';
 import { callSite, type Site } from './site.js';
 
 /**
@@ -24,18 +25,15 @@ export interface Member {
 
 type MemberInput = number | { value: number; since?: Since; doc?: string; formerly?: FormerName[] };
 
-const RELEASE = /^\d+\.\d+$/;
-const releaseKey = (r: string) => r.split('.').reduce((n, p) => n * 1000 + Number(p), 0);
-
 /** Check and order (newest first) the former names of an item or member. */
 export function formerNames(owner: string, since: Since, input: readonly FormerName[] | undefined): FormerName[] {
   const out = [...(input ?? [])];
   for (const f of out) {
     if (!RELEASE.test(f.until)) throw new Error(`${owner}: formerly ${f.name} until "${f.until}" is not a release`);
-    if (releaseKey(f.until) <= releaseKey(since))
+    if (compareReleases(f.until, since) <= 0)
       throw new Error(`${owner}: formerly ${f.name} until ${f.until}, which is not after since ${since}`);
   }
-  return out.sort((a, b) => releaseKey(b.until) - releaseKey(a.until));
+  return out.sort((a, b) => compareReleases(b.until, a.until));
 }
 
 function members(input: Record<string, MemberInput>, since: Since): Record<string, Member> {

@@ -4,6 +4,7 @@
  * given kernel has instead of assuming the newest one.
  */
 import { deepFreeze, type Since } from './common.js';
+import { RELEASE } from './release.js';
 import { callSite, type Site } from './site.js';
 
 /** What a kernel does for an affected request: `hang` (never returns), `ok`, or an errno name. */
@@ -55,7 +56,6 @@ export interface KernelFix {
   readonly site: Site;
 }
 
-const RELEASE = /^\d+\.\d+$/;
 const STABLE = /^\d+\.\d+\.\d+$/;
 const BEHAVIOUR = /^(hang|ok|E[A-Z0-9]+)$/;
 

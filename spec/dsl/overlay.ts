@@ -7,6 +7,7 @@
  * the IR loader skips them; `vfio-uapi diff` also applies `revision({ asOf })`.
  */
 import type { Since } from './common.js';
+import { RELEASE } from './release.js';
 
 /** Shadows an export of the base spec: the item does not exist in this revision. */
 export interface Removed {
@@ -33,7 +34,7 @@ export interface Revision {
 }
 
 export function revision(opts: { label: string; asOf?: Since }): Revision {
-  if (opts.asOf !== undefined && !/^\d+\.\d+$/.test(opts.asOf))
+  if (opts.asOf !== undefined && !RELEASE.test(opts.asOf))
     throw new Error(`revision ${opts.label}: asOf "${opts.asOf}" is not a kernel release like "6.2"`);
   return Object.freeze({ kind: 'revision', label: opts.label, ...(opts.asOf ? { asOf: opts.asOf } : {}) });
 }

@@ -1,5 +1,6 @@
 import { base, deepFreeze, type ItemBase, type ItemOptions } from './common.js';
 import type { Enumeration, FlagSet } from './enums.js';
+import { compareReleases, RELEASE } from './release.js';
 
 export type ScalarName = 'u8' | 'u16' | 'u32' | 'u64' | 's8' | 's16' | 's32' | 's64';
 
@@ -197,8 +198,6 @@ function plainOf<T extends ScalarType | ArrayType | FlexType>(type: T): T {
   return plain as T;
 }
 
-const RELEASE = /^\d+\.\d+$/;
-
 /** Mark a field as added to an existing struct in a later release (the struct grew; argsz tells them apart). */
 export function addedIn<T extends ScalarType | ArrayType | FlexType>(since: string, type: T): T {
   if (!RELEASE.test(since)) throw new Error(`addedIn: "${since}" is not a kernel release like "6.6"`);
@@ -227,7 +226,6 @@ export function was<T extends ScalarType | ArrayType | FlexType>(
     if (!o.name && !o.type) throw new Error(`was: the form before ${o.until} changes neither name nor type`);
     if (o.type && o.type.kind !== 'scalar') throw new Error('was: earlier types are scalars');
   }
-  const parts = (r: string) => r.split('.').map(Number) as [number, number];
   const plain = plainOf(type);
   const history: FieldRevision[] = [
     ...(plain.history ?? []),
@@ -236,10 +234,6 @@ export function was<T extends ScalarType | ArrayType | FlexType>(
       ...(o.name ? { name: o.name } : {}),
       ...(o.type ? { type: plainOf(o.type) } : {}),
     })),
-  ].sort((a, b) => {
-    const [x1, x2] = parts(a.until);
-    const [y1, y2] = parts(b.until);
-    return y1 - x1 || y2 - x2;
-  });
+  ].sort((a, b) => compareReleases(b.until, a.until));
   return deepFreeze({ ...plain, history }) as T;
 }

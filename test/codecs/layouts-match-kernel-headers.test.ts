@@ -2,28 +2,24 @@
 // codecs and the koffi struct types are compared with what gcc measured in Debian's linux-libc-dev packages
 // (test/fixtures/kernel-layouts/<version>.json, written by `npm run test:headers -- --write-fixtures`, each
 // file naming its package, version, checksum and how it was measured). Offline: the fixtures are committed.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import koffi from 'koffi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as codecs from '../../generated/codecs.js';
 import { KOFFI_STRUCTS } from '../../generated/koffi.js';
 import { pascal } from '../../generator/emit/shared/naming.js';
-import { loadSpec, REPO_ROOT } from '../../generator/ir/load.js';
+import { loadSpec } from '../../generator/ir/load.js';
 import type { Ir, IrField, IrStruct, IrStructVersion, IrType } from '../../generator/ir/types.js';
-import type { LayoutFixture } from '../header/matrix.js';
+import { compareReleases } from '../../spec/dsl/release.js';
+import { readAllFixtures, releaseOf } from '../header/matrix.js';
 
-const dir = join(REPO_ROOT, 'test/fixtures/kernel-layouts');
-const fixtures: LayoutFixture[] = readdirSync(dir)
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as LayoutFixture);
-const rk = (r: string) => r.split('.').reduce((n, p) => n * 1000 + Number(p), 0);
-const releaseOf = (f: LayoutFixture) => f.source.linuxVersionCode.split('.').slice(0, 2).join('.');
-const newest = [...fixtures].sort((a, b) => rk(a.source.linuxVersionCode) - rk(b.source.linuxVersionCode)).at(-1)!;
+const fixtures = readAllFixtures();
+const newest = [...fixtures]
+  .sort((a, b) => compareReleases(a.source.linuxVersionCode, b.source.linuxVersionCode))
+  .at(-1)!;
 
 /** The struct as the IR says a release had it, or undefined when the release predates it. */
 function versionAt(s: IrStruct, release: string): IrStructVersion | undefined {
-  return s.versions.filter((v) => rk(v.since) <= rk(release)).at(-1);
+  return s.versions.filter((v) => compareReleases(v.since, release) <= 0).at(-1);
 }
 
 let ir: Ir;
@@ -33,7 +29,7 @@ beforeAll(async () => {
 
 describe('the fixtures cover the whole matrix', () => {
   it('has one file per pinned linux-libc-dev, each naming its source and how it was measured', () => {
-    expect(fixtures.map((f) => f.source.linuxVersionCode).sort((a, b) => rk(a) - rk(b))).toEqual([
+    expect(fixtures.map((f) => f.source.linuxVersionCode).sort(compareReleases)).toEqual([
       '5.10.223',
       '6.1.176',
       '6.12.95',
@@ -75,11 +71,12 @@ describe.each(fixtures.map((f) => [f.source.version, f] as const))('linux-libc-d
       const want: Record<string, number> = {};
       for (const [n, value] of Object.entries(ir.constants)) {
         const info = ir.constantInfo[n]!;
-        if (rk(info.nameSince ?? info.since) <= rk(release)) want[n] = value;
+        if (compareReleases(info.nameSince ?? info.since, release) <= 0) want[n] = value;
       }
-      for (const [n, io] of Object.entries(ir.ioctls)) if (rk(io.since) <= rk(release)) want[n] = io.number;
+      for (const [n, io] of Object.entries(ir.ioctls)) if (compareReleases(io.since, release) <= 0) want[n] = io.number;
       for (const [n, meanings] of Object.entries(ir.formerNames))
-        for (const m of meanings) if (rk(m.from) <= rk(release) && rk(release) < rk(m.until)) want[n] = m.value;
+        for (const m of meanings)
+          if (compareReleases(m.from, release) <= 0 && compareReleases(release, m.until) < 0) want[n] = m.value;
       expect(fx[abi].values).toEqual(want);
     },
   );

@@ -4,7 +4,6 @@
  * layouts. Checked against what gcc measured in Debian's linux-libc-dev packages
  * (test/fixtures/kernel-layouts/, facts, not the IR compared with itself).
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as spec from '../../spec/vfio/index.js';
@@ -12,7 +11,7 @@ import { flex, struct, u32, u64, aligned_u64, was, revision } from '../../spec/d
 import { irFromExports, REPO_ROOT } from '../../generator/ir/load.js';
 import type { Ir } from '../../generator/ir/types.js';
 import { diffIr, loadSide, normaliseOverlay, resolveSide } from '../../generator/diff/index.js';
-import type { LayoutFixture } from '../header/matrix.js';
+import { readAllFixtures, releaseOf } from '../header/matrix.js';
 
 const S = spec as unknown as Record<string, unknown>;
 const asOf = async (release: string, over: Record<string, unknown> = {}): Promise<Ir> =>
@@ -21,11 +20,7 @@ const asOf = async (release: string, over: Record<string, unknown> = {}): Promis
     { docs: false },
   );
 
-const dir = join(REPO_ROOT, 'test/fixtures/kernel-layouts');
-const fixtures: LayoutFixture[] = readdirSync(dir)
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as LayoutFixture);
-const releaseOf = (f: LayoutFixture) => f.source.linuxVersionCode.split('.').slice(0, 2).join('.');
+const fixtures = readAllFixtures();
 // A projection keeps the state machine only from 5.18 (migration v2); the 5.10 header predates it.
 const projectable = fixtures.filter((f) => Number(releaseOf(f).split('.')[0]) > 5);
 

@@ -11,7 +11,6 @@ import {
   ioctl,
   removed,
   rule,
-  stateMachine,
   struct,
   u32,
   aligned_u64,
@@ -21,6 +20,7 @@ import {
 } from '../../spec/dsl/index.js';
 import { irFromExports, REPO_ROOT } from '../../generator/ir/load.js';
 import type { Ir } from '../../generator/ir/types.js';
+import { migrationWith } from '../fsm/migration-with.js';
 import {
   applyAllowList,
   diffIr,
@@ -170,17 +170,7 @@ describe('every kind of change', () => {
 
   it('state, arc and capability added or removed', async () => {
     const f = spec.migration;
-    const noP2pArc = stateMachine('vfio_migration', {
-      since: '5.18',
-      states: spec.vfio_device_mig_state,
-      capabilities: spec.vfio_migration_flags,
-      mandatory: [...f.mandatory],
-      capabilitySets: f.capabilitySets.map((c) => [...c]),
-      requires: Object.fromEntries(Object.entries(f.requires).map(([k, v]) => [k, v ? [...v] : null])),
-      initial: f.initial,
-      error: f.error,
-      endpointOnly: [...f.endpointOnly],
-      dataFd: spec.MigrationDataFd,
+    const noP2pArc = migrationWith({
       arcs: [
         ...f.arcs.filter((a) => !(a.from === 'RUNNING_P2P' && a.to === 'RUNNING')),
         arc('RESUMING', 'RUNNING', { unless: ['P2P'] }),
@@ -221,22 +211,10 @@ describe('every kind of change', () => {
       { prefix: 'VFIO_DEVICE_STATE_', since: '5.18' },
     );
     const f = spec.migration;
-    const m = stateMachine('vfio_migration', {
-      since: '5.18',
+    const m = migrationWith({
       states,
-      capabilities: spec.vfio_migration_flags,
-      mandatory: ['STOP_COPY'],
-      capabilitySets: f.capabilitySets.map((c) => [...c]),
-      requires: {
-        ...Object.fromEntries(Object.entries(f.requires).map(([k, v]) => [k, v ? [...v] : null])),
-        PAUSED: ['STOP_COPY'],
-      },
-      initial: 'RUNNING',
-      error: 'ERROR',
-      endpointOnly: [...f.endpointOnly],
-      dataFd: spec.MigrationDataFd,
+      requires: { ...f.requires, PAUSED: ['STOP_COPY'] },
       arcs: [...f.arcs, arc('STOP', 'PAUSED'), arc('PAUSED', 'STOP')],
-      forbidden: [...f.forbidden],
     });
     const c = only(
       diffIr(base, await variant({ vfio_device_mig_state: states, migration: m })),

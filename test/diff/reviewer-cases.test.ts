@@ -32,6 +32,7 @@ import {
 } from '../../spec/dsl/index.js';
 import { irFromExports, REPO_ROOT } from '../../generator/ir/load.js';
 import type { Ir } from '../../generator/ir/types.js';
+import { migrationWith } from '../fsm/migration-with.js';
 import {
   diffIr,
   exitCodeOf,
@@ -375,21 +376,13 @@ describe('an optional STOP_COPY → PRE_COPY arc behind a new capability flag', 
     { prefix: 'VFIO_MIGRATION_', since: '5.18' },
   );
   const machine = (forbidden: ReturnType<typeof forbid>[]) =>
-    stateMachine('vfio_migration', {
-      since: '5.18',
-      states: spec.vfio_device_mig_state,
+    migrationWith({
       capabilities: caps,
-      mandatory: ['STOP_COPY'],
       capabilitySets: [
         ...f.capabilitySets.map((c) => [...c]),
         ['STOP_COPY', 'PRE_COPY', 'PRE_COPY_AGAIN'],
         ['STOP_COPY', 'P2P', 'PRE_COPY', 'PRE_COPY_AGAIN'],
       ],
-      requires: Object.fromEntries(Object.entries(f.requires).map(([k, v]) => [k, v ? [...v] : null])),
-      initial: f.initial,
-      error: f.error,
-      endpointOnly: [...f.endpointOnly],
-      dataFd: spec.MigrationDataFd,
       arcs: [
         ...f.arcs,
         arc('STOP_COPY', 'PRE_COPY', { when: ['PRE_COPY', 'PRE_COPY_AGAIN'], fd: 'keeps', since: '7.4' }),

@@ -1,28 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as spec from '../../spec/vfio/index.js';
-import { MigrationDataFd } from '../../spec/vfio/base.js';
-import { vfio_device_mig_state, vfio_migration_flags } from '../../spec/vfio/migration.js';
-import { arc, stateMachine, type Arc } from '../../spec/dsl/index.js';
+import { arc, type Arc } from '../../spec/dsl/index.js';
 import { irFromExports } from '../../generator/ir/load.js';
 import { formatFailure, prove, proveOrThrow } from '../../generator/check/prove.js';
 import type { Ir } from '../../generator/ir/types.js';
+import { migrationWith } from './migration-with.js';
 
 /** The spec's exports with the state machine rebuilt from its own parts, some of them replaced. */
 function variant(change: { arcs?: (arcs: readonly Arc[]) => Arc[]; endpointOnly?: string[] }) {
-  const m = spec.migration;
-  const migration = stateMachine('vfio_migration', {
-    since: m.since,
-    states: vfio_device_mig_state,
-    capabilities: vfio_migration_flags,
-    mandatory: [...m.mandatory],
-    capabilitySets: m.capabilitySets.map((c) => [...c]),
-    requires: Object.fromEntries(Object.entries(m.requires).map(([k, v]) => [k, v ? [...v] : null])),
-    initial: m.initial,
-    error: m.error,
-    endpointOnly: change.endpointOnly ?? [...m.endpointOnly],
-    dataFd: MigrationDataFd,
-    arcs: change.arcs ? change.arcs(m.arcs) : [...m.arcs],
-    forbidden: [...m.forbidden],
+  const migration = migrationWith({
+    ...(change.endpointOnly ? { endpointOnly: change.endpointOnly } : {}),
+    ...(change.arcs ? { arcs: change.arcs(spec.migration.arcs) } : {}),
   });
   return irFromExports({ ...spec, migration }, { docs: false });
 }

@@ -7,7 +7,7 @@ import { loadSpec, REPO_ROOT } from '../../generator/ir/load.js';
 import type { Ir } from '../../generator/ir/types.js';
 import { headerCheck, type HeaderCheckReport } from '../../generator/header/check.js';
 import { renderProbe, PROBE_PATH } from '../../generator/emit/c-probe/emit.js';
-import { compareReleases } from '../../generator/header/checks.js';
+import { compareReleases } from '../../spec/dsl/release.js';
 import { fetchLibcDev, HeadersUnavailable, pinFor } from './libc-dev.js';
 
 let ir: Ir;

@@ -8,14 +8,14 @@
 // reported as SKIPPED and do not fail the run, unless VFIO_UAPI_REQUIRE_HEADERS=1); 1 otherwise; 2 on bad
 // arguments.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { loadSpec, REPO_ROOT } from '../../generator/ir/load.js';
 import type { Ir } from '../../generator/ir/types.js';
 import { HeaderToolError, headerCheck, headerFlags, type Abi } from '../../generator/header/check.js';
 import { CC } from '../../generator/header/gcc.js';
-import { headerInventory } from '../../generator/header/inventory.js';
+import { headerInventory, preprocessedByFile } from '../../generator/header/inventory.js';
 import { HEADER_MATRIX, HeadersUnavailable, PACKAGE, debPathOf, fetchLibcDev, type LibcDevPin } from './libc-dev.js';
 import { measureHeader, type HeaderFacts } from './measure.js';
 
@@ -44,6 +44,16 @@ export function readFixture(pin: LibcDevPin): LayoutFixture | undefined {
   const p = fixturePath(pin);
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as LayoutFixture) : undefined;
 }
+
+/** Every committed layout fixture (the layout tests read them offline). */
+export function readAllFixtures(): LayoutFixture[] {
+  return readdirSync(FIXTURE_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(FIXTURE_DIR, f), 'utf8')) as LayoutFixture);
+}
+
+/** The release (major.minor) of the headers a fixture was measured from. */
+export const releaseOf = (f: LayoutFixture) => f.source.linuxVersionCode.split('.').slice(0, 2).join('.');
 
 function compilerVersion(): string {
   return spawnSync(CC, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]!.trim();
@@ -95,7 +105,7 @@ export async function runMatrix(opts: { writeFixtures: boolean; ir?: Ir }): Prom
         cells.push({ pin, abi, status: error.kind === 'gone' ? 'fail' : 'skipped', notes: [error.message] });
       continue;
     }
-    for (const i of headerInventory(headerFlags({ include }))) seen.add(i.name);
+    for (const i of headerInventory(preprocessedByFile(headerFlags({ include })))) seen.add(i.name);
     const old = readFixture(pin);
     const fixture: LayoutFixture = {
       about:

@@ -29,10 +29,10 @@ const byName = <T>(o: Record<string, T>): Record<string, T> =>
 /** Measure the spec's structs and names in the headers under `include` for one ABI. */
 export function measureHeader(ir: Ir, include: string, abi: Abi): HeaderFacts {
   const flags = headerFlags({ include, abi });
-  const { text } = preprocessedByFile(flags);
-  const bodies = structBodies([...text.values()].join('\n'));
+  const headers = preprocessedByFile(flags);
+  const bodies = structBodies([...headers.text.values()].join('\n'));
   const names = new Set([...Object.keys(ir.constants), ...Object.keys(ir.ioctls), ...Object.keys(ir.formerNames)]);
-  const present = headerInventory(flags)
+  const present = headerInventory(headers)
     .filter((i) => i.kind !== 'struct' && !i.functionLike && names.has(i.name))
     .map((i) => i.name);
 

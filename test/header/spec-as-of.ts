@@ -7,8 +7,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Node, Project, SyntaxKind, type ObjectLiteralExpression } from 'ts-morph';
 import { REPO_ROOT } from '../../generator/ir/load.js';
-
-const rk = (r: string) => r.split('.').reduce((n, p) => n * 1000 + Number(p), 0);
+import { compareReleases } from '../../spec/dsl/release.js';
 
 /** The `since` string property of an object literal, if any. */
 function sinceOf(o: ObjectLiteralExpression): string | undefined {
@@ -23,7 +22,7 @@ export async function specCopyAsOf(dest: string, release: string): Promise<strin
   cpSync(join(REPO_ROOT, 'spec'), dest, { recursive: true });
   // outside the repository the copy needs its own "type": "module", as the project's package.json says
   writeFileSync(join(dest, 'package.json'), '{ "type": "module" }\n');
-  const later = (r: string | undefined) => r !== undefined && rk(r) > rk(release);
+  const later = (r: string | undefined) => r !== undefined && compareReleases(r, release) > 0;
   const project = new Project({ skipAddingFilesFromTsConfig: true });
   for (const sf of project.addSourceFilesAtPaths(join(dest, 'vfio', '*.ts'))) {
     // whole exported items
