@@ -27,7 +27,7 @@ import {
   featureAvailable,
   kernelRelease,
 } from '../../../runtime/kernel-release.js';
-import { CheckList } from './check.js';
+import { CheckList, type GuestResults } from './check.js';
 import { runIntegrityChecks } from './checks-integrity.js';
 import { exitSummary, runCli, type CliRun } from './cli-runner.js';
 import { parseKtap } from './ktap.js';
@@ -171,8 +171,8 @@ export interface MttyContext {
   access: string;
   /** Does the kernel's config have CONFIG_IOMMUFD_DRIVER (read by the host from the kernel's own config)? */
   iommufdDriver: boolean;
-  /** Set when the conformance run printed KTAP: the host prints it in its report. */
-  ktap?: string;
+  /** The guest's results: the conformance run's KTAP goes in them, for the host to print in its report. */
+  results: Pick<GuestResults, 'ktap'>;
 }
 
 export async function runMttyChecks(ctx: MttyContext): Promise<void> {
@@ -340,10 +340,11 @@ export async function runMttyChecks(ctx: MttyContext): Promise<void> {
     '--format',
     'ktap',
   ]);
-  ctx.ktap = conform.stdout.trim();
-  writeFileSync(join(workDir, 'conform.ktap'), `${ctx.ktap}\n`);
+  const printed = conform.stdout.trim();
+  if (printed) ctx.results.ktap = printed;
+  writeFileSync(join(workDir, 'conform.ktap'), `${printed}\n`);
   list.expect('conform.exit', 'exit 0', exitSummary(conform));
-  const ktap = parseKtap(ctx.ktap);
+  const ktap = parseKtap(printed);
   list.expect(
     'conform.ktap',
     'KTAP version 1, plan matches',
