@@ -8,8 +8,8 @@
 // runtime/kernel-release.ts what the spec's version data says that release does (the blocked request: hang or
 // EINVAL; MIG_PRECOPY_INFOv2: there or not). Check ids start with their group: open, migration, reset, conform,
 // blocked, precopy-v2, dma-logging, integrity.
-import { existsSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generatedSpecData } from '../../../runtime/conformance/spec-data.js';
 import {
   ioctlsIssued,
@@ -36,6 +36,7 @@ import {
   feature,
   featureFlags,
   features,
+  iommuGroupOf,
   listDir,
   outcome,
   precopyInfo,
@@ -85,7 +86,7 @@ interface Mdev {
 function findMdevs(access: string): Mdev[] {
   return listDir(mdevRoot).map((uuid) => {
     const sysfs = `${mdevRoot}/${uuid}`;
-    const group = `/dev/vfio/${basename(readlinkSync(`${sysfs}/iommu_group`))}`;
+    const group = `/dev/vfio/${iommuGroupOf(sysfs)}`;
     const node = existsSync(`${sysfs}/vfio-dev`) ? readdirSync(`${sysfs}/vfio-dev`)[0] : undefined;
     const cdev = node ? `/dev/vfio/devices/${node}` : null;
     if (access === 'cdev') {
