@@ -28,21 +28,32 @@ function groupOfDevice(sysfsDevice: string): string | null {
   }
 }
 
+const GROUP_FORM = /^(\/dev\/vfio\/[^/:]+):(.+)$/;
+const CDEV_FORM = /^\/dev\/vfio\/devices\/(vfio\d+)$/;
+
+/**
+ * The sysfs folder of a real device, from the string the runtime opens (`/dev/vfio/GROUP:NAME` on whichever
+ * bus has NAME, or `/dev/vfio/devices/vfioN`); null when no bus has it or the string is of another form.
+ */
+export function sysfsOfDevice(device: string): string | null {
+  const groupForm = GROUP_FORM.exec(device);
+  if (groupForm) return BUSES.map((bus) => `${bus}/${groupForm[2]}`).find((dir) => existsSync(dir)) ?? null;
+  const cdevForm = CDEV_FORM.exec(device);
+  return cdevForm ? `/sys/class/vfio-dev/${cdevForm[1]}/device` : null;
+}
+
 /** The nodes of `device` (a path the runtime opens), or null for a form this does not know. */
 export function accessPathsOfDevice(device: string): AccessPaths | null {
-  let sysfs: string | null = null;
+  const sysfs = sysfsOfDevice(device);
   let group: string | null = null;
   let cdev: string | null = null;
-  const groupForm = /^(\/dev\/vfio\/[^/:]+):(.+)$/.exec(device);
-  const cdevForm = /^\/dev\/vfio\/devices\/(vfio\d+)$/.exec(device);
+  const groupForm = GROUP_FORM.exec(device);
   if (groupForm) {
     group = groupForm[1]!;
-    sysfs = BUSES.map((bus) => `${bus}/${groupForm[2]}`).find((dir) => existsSync(dir)) ?? null;
     if (sysfs) cdev = cdevOfDevice(sysfs);
-  } else if (cdevForm) {
+  } else if (CDEV_FORM.test(device)) {
     cdev = device;
-    sysfs = `/sys/class/vfio-dev/${cdevForm[1]}/device`;
-    group = groupOfDevice(sysfs);
+    group = groupOfDevice(sysfs!);
   } else return null;
 
   const paths: AccessPaths = { absent: {} };

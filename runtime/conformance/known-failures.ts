@@ -10,6 +10,7 @@ import { version as kernelBuild } from 'node:os';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readBoundedFile } from '../read-bounded.js';
+import { sysfsOfDevice } from './device-nodes.js';
 
 export interface KnownFailures {
   /** Where the list came from. */
@@ -88,20 +89,12 @@ export function knownFailuresPathForDevice(device: string): string | null {
   const candidates: string[] = [];
   if (emulated) candidates.push(`emulated-${emulated[1]}`);
   else {
-    const group = /^\/dev\/vfio\/[^/:]+:(.+)$/.exec(device);
-    const cdev = /^\/dev\/vfio\/devices\/(vfio\d+)$/.exec(device);
-    const links = group
-      ? [`/sys/bus/mdev/devices/${group[1]}/driver`, `/sys/bus/pci/devices/${group[1]}/driver`]
-      : cdev
-        ? [`/sys/class/vfio-dev/${cdev[1]}/device/driver`]
-        : [];
-    for (const link of links) {
-      try {
-        const name = DRIVER_LISTS[basename(readlinkSync(link))];
-        if (name) candidates.push(name);
-      } catch {
-        // not this bus
-      }
+    const sysfs = sysfsOfDevice(device);
+    try {
+      const name = sysfs ? DRIVER_LISTS[basename(readlinkSync(`${sysfs}/driver`))] : undefined;
+      if (name) candidates.push(name);
+    } catch {
+      // no driver bound
     }
   }
   const found = candidates.map(knownFailuresPathFor).find((p) => existsSync(p));

@@ -13,7 +13,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MigrationSession, openDevices, saveStream, type Device } from '../../runtime/index.js';
-import { errnoName, lastErrno, write } from '../../runtime/sys/index.js';
+import { errnoName, write } from '../../runtime/sys/index.js';
+import { result } from './raw.js';
 
 let source: Device;
 let destination: Device;
@@ -40,8 +41,7 @@ function resuming(): { fd: number; session: MigrationSession } {
 }
 
 function writeRaw(fd: number, bytes: Buffer): string | number {
-  const n = write(fd, bytes, bytes.length);
-  return n < 0 ? errnoName(lastErrno()) : n;
+  return result(write(fd, bytes, bytes.length));
 }
 
 function done(session: MigrationSession): void {

@@ -9,7 +9,7 @@
 // The key hashes the kernel version, the resolved .config and the compiler and linker versions: a change to any
 // of them is a new build; the same inputs never build twice. An interrupted build resumes (make is incremental).
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { debianKernels } from './debian-kernels.js';
 import { run } from './exec.js';
@@ -76,19 +76,18 @@ export function cdevKernel(log: (line: string) => void = () => {}): CdevKernel {
   const fragmentHash = sha(kernel.version, fragment, tools);
   const index = join(cdevKernelRoot, `resolved-${fragmentHash}.json`);
   mkdirSync(cdevKernelRoot, { recursive: true });
+  const found = (key: string, built: boolean, buildSeconds: number): CdevKernel => ({
+    vmlinux: join(cdevKernelRoot, key, 'vmlinux'),
+    config: join(cdevKernelRoot, key, 'build', '.config'),
+    key,
+    built,
+    buildSeconds,
+    compiler: tools,
+  });
 
   if (existsSync(index)) {
     const { key } = JSON.parse(readFileSync(index, 'utf8')) as { key: string };
-    const vmlinux = join(cdevKernelRoot, key, 'vmlinux');
-    if (existsSync(vmlinux))
-      return {
-        vmlinux,
-        config: join(cdevKernelRoot, key, 'build', '.config'),
-        key,
-        built: false,
-        buildSeconds: 0,
-        compiler: tools,
-      };
+    if (existsSync(join(cdevKernelRoot, key, 'vmlinux'))) return found(key, false, 0);
   }
 
   const source = fetchKernelSource(kernelName, join(cdevKernelRoot, `source-${kernel.version}`));
@@ -96,7 +95,9 @@ export function cdevKernel(log: (line: string) => void = () => {}): CdevKernel {
   const key = sha(kernel.upstream, readFileSync(resolvedConfig), tools);
   const home = join(cdevKernelRoot, key);
   const vmlinux = join(home, 'vmlinux');
-  if (!existsSync(vmlinux)) {
+  let buildSeconds = 0;
+  const built = !existsSync(vmlinux);
+  if (built) {
     const build = join(home, 'build');
     mkdirSync(build, { recursive: true });
     copyFileSync(resolvedConfig, join(build, '.config'));
@@ -106,17 +107,9 @@ export function cdevKernel(log: (line: string) => void = () => {}): CdevKernel {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     copyFileSync(join(build, 'vmlinux'), `${vmlinux}.partial`);
-    run('mv', [`${vmlinux}.partial`, vmlinux]);
-    writeFileSync(index, JSON.stringify({ key, kernel: kernel.version, compiler: tools }, null, 2));
-    return {
-      vmlinux,
-      config: join(build, '.config'),
-      key,
-      built: true,
-      buildSeconds: (Date.now() - started) / 1000,
-      compiler: tools,
-    };
+    renameSync(`${vmlinux}.partial`, vmlinux);
+    buildSeconds = (Date.now() - started) / 1000;
   }
   writeFileSync(index, JSON.stringify({ key, kernel: kernel.version, compiler: tools }, null, 2));
-  return { vmlinux, config: join(home, 'build', '.config'), key, built: false, buildSeconds: 0, compiler: tools };
+  return found(key, built, buildSeconds);
 }

@@ -47,13 +47,13 @@ export class PrivateApt {
   private readonly cacheDir: string;
 
   /**
-   * `suites`: the Debian suites (main component) the private sources list names; the default is what the
-   * kernel routes need. Give each set of suites its own `root`: the package lists depend on it.
+   * `suites`: the Debian suites (main component) the private sources list names. Give each set of suites its
+   * own `root`: the package lists depend on it.
    */
   constructor(
     private readonly root: string,
     private readonly mirror: string,
-    private readonly suites: readonly string[] = ['bookworm', 'bookworm-backports'],
+    private readonly suites: readonly string[],
   ) {
     this.sourcesFile = join(root, 'sources.list');
     this.listsDir = join(root, 'lists');
@@ -89,14 +89,10 @@ export class PrivateApt {
     }
   }
 
-  /** The version of `name` published in `suite` (e.g. "bookworm-backports"), via apt-cache madison. */
-  versionIn(name: string, suite: string): string {
-    const version = this.versionsIn(name, suite)[0];
-    if (!version) throw new Error(`${name}: no version in ${suite}`);
-    return version;
-  }
-
-  /** Every version of `name` the lists hold for `suite`, newest first (a suite may carry several). */
+  /**
+   * Every version of `name` the lists hold for `suite` (e.g. "bookworm-backports"), newest first (a suite may
+   * carry several), via apt-cache madison.
+   */
   versionsIn(name: string, suite: string): string[] {
     const out: string[] = [];
     for (const line of run('apt-cache', [...this.options(), 'madison', name]).split('\n')) {

@@ -1,6 +1,7 @@
 // Prints what the guests found: one line per check, the KTAP the conformance runs printed, one table
 // kernel × check group with counts, and the plain closing line CI looks for.
 import type { Check } from './guest/check.js';
+import { parseKtap } from './guest/ktap.js';
 import type { SuiteRun } from './routes.js';
 import { describeTimeline } from './timeline.js';
 
@@ -22,28 +23,14 @@ function groupOf(check: Check): string {
   return groups.find((g) => g.prefix.includes(first))?.title ?? 'other';
 }
 
-export interface ConformanceCounts {
-  pass: number;
-  xfail: number;
-  skip: number;
-  fail: number;
-}
-
-/** Counts from the KTAP the guest printed (its `# Totals:` line), so the table shows what kernel CI would see. */
-export function ktapCounts(ktap: string | undefined): ConformanceCounts | null {
-  const totals = ktap && /^# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) skip:(\d+)/m.exec(ktap);
-  if (!totals) return null;
-  const [, pass, fail, xfail, xpass, skip] = totals.map(Number) as number[];
-  return { pass: pass!, xfail: xfail!, skip: skip!, fail: fail! + xpass! };
-}
-
 function cell(checks: Check[], title: string, run: SuiteRun): string {
   const mine = checks.filter((c) => groupOf(c) === title);
   if (!mine.length) return '—';
   const passed = mine.filter((c) => c.pass).length;
   const mark = passed === mine.length ? 'ok' : 'FAIL';
   if (title === 'conformance') {
-    const counts = ktapCounts(run.ktap);
+    // Counts from the KTAP the guest printed (its `# Totals:` line), so the table shows what kernel CI would see.
+    const counts = run.ktap ? parseKtap(run.ktap).totals : null;
     const detail = counts ? `${counts.pass}p ${counts.xfail}x ${counts.skip}s` : '';
     return `${mark} ${passed}/${mine.length}${detail ? ` (${detail})` : ''}`;
   }

@@ -8,6 +8,20 @@ function requirePreCopy(ctx: CheckContext): void {
   if (!ctx.has('PRE_COPY')) ctx.skip('the device has no PRE_COPY');
 }
 
+/** Reaches PRE_COPY and asks PRECOPY_INFO once; null (the mismatch recorded) when that first answer fails. */
+function firstPrecopyInfo(ctx: CheckContext) {
+  requirePreCopy(ctx);
+  const { fd } = ctx.reachWithFd('PRE_COPY');
+  const first = ctx.raw.precopyInfo(fd);
+  return ctx.expectOutcome('PRECOPY_INFO in PRE_COPY', 'success', first.result) ? { fd, first } : null;
+}
+
+/** How a measured byte count compared with an estimate: " (exact)" or " (off by +N B)". */
+function offBy(predicted: bigint, measured: bigint): string {
+  const off = measured - predicted;
+  return off === 0n ? ' (exact)' : ` (off by ${off > 0n ? '+' : ''}${off} B)`;
+}
+
 export const precopyArgsz: Check = {
   rule: 'precopy.args.argsz',
   run(ctx) {
@@ -50,10 +64,9 @@ export const precopyWrongCommand: Check = {
 export const precopyAccounting: Check = {
   rule: 'precopy.accounting',
   run(ctx) {
-    requirePreCopy(ctx);
-    const { fd } = ctx.reachWithFd('PRE_COPY');
-    const first = ctx.raw.precopyInfo(fd);
-    if (!ctx.expectOutcome('PRECOPY_INFO in PRE_COPY', 'success', first.result)) return;
+    const start = firstPrecopyInfo(ctx);
+    if (!start) return;
+    const { fd, first } = start;
     ctx.note(
       `at the start: initial_bytes ${first.initial} B, dirty_bytes ${first.dirty} B (the header: dirty starts at zero)`,
     );
@@ -69,9 +82,8 @@ export const precopyAccounting: Check = {
       const drained = ctx.readToEnd(fd);
       const predicted = info.initial + info.dirty;
       const readable = BigInt(drained.data.length);
-      const off = readable - predicted;
       ctx.note(
-        `round ${round}: initial + dirty predicted ${predicted} B, ${readable} B were readable before the ${drained.end === 'ENOMSG' || drained.end === 'EOF' ? `temporary end (${drained.end})` : `read stopped (${drained.end})`}${off === 0n ? ' (exact)' : ` (off by ${off > 0n ? '+' : ''}${off} B)`}`,
+        `round ${round}: initial + dirty predicted ${predicted} B, ${readable} B were readable before the ${drained.end === 'ENOMSG' || drained.end === 'EOF' ? `temporary end (${drained.end})` : `read stopped (${drained.end})`}${offBy(predicted, readable)}`,
       );
       info = ctx.raw.precopyInfo(fd);
       if (readable === 0n) break;
@@ -83,10 +95,9 @@ export const precopyAccounting: Check = {
 export const precopyInitialBytes: Check = {
   rule: 'precopy.initial_bytes',
   run(ctx) {
-    requirePreCopy(ctx);
-    const { fd } = ctx.reachWithFd('PRE_COPY');
-    const first = ctx.raw.precopyInfo(fd);
-    if (!ctx.expectOutcome('PRECOPY_INFO in PRE_COPY', 'success', first.result)) return;
+    const start = firstPrecopyInfo(ctx);
+    if (!start) return;
+    const { fd, first } = start;
     if (!ctx.expect('initial_bytes at the start', 'non-zero', first.initial > 0n ? 'non-zero' : '0')) return;
     const r = ctx.raw.read(fd, Buffer.alloc(Number(first.initial / 2n) || 1));
     if (!r.ok) return ctx.skip(`no pre-copy data could be read (${r.errno})`);
@@ -198,9 +209,8 @@ export const dataSizeEstimate: Check = {
     const { fd } = ctx.reachWithFd('STOP_COPY');
     const drained = ctx.readToEnd(fd);
     const readable = BigInt(drained.data.length);
-    const off = readable - predicted;
     ctx.note(
-      `stop_copy_length predicted ${predicted} B in ${ctx.spec.fsm.initial}, STOP_COPY then streamed ${readable} B${off === 0n ? ' (exact)' : ` (off by ${off > 0n ? '+' : ''}${off} B)`}${drained.end === 'EOF' ? '' : `; the read stopped with ${drained.end}`}`,
+      `stop_copy_length predicted ${predicted} B in ${ctx.spec.fsm.initial}, STOP_COPY then streamed ${readable} B${offBy(predicted, readable)}${drained.end === 'EOF' ? '' : `; the read stopped with ${drained.end}`}`,
     );
   },
 };

@@ -8,8 +8,8 @@
 // runtime/kernel-release.ts what the spec's version data says that release does (the blocked request: hang or
 // EINVAL; MIG_PRECOPY_INFOv2: there or not). Check ids start with their group: open, migration, reset, conform,
 // blocked, precopy-v2, dma-logging, integrity.
-import { existsSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generatedSpecData } from '../../../runtime/conformance/spec-data.js';
 import {
   ioctlsIssued,
@@ -27,7 +27,7 @@ import {
   featureAvailable,
   kernelRelease,
 } from '../../../runtime/kernel-release.js';
-import { CheckList } from './check.js';
+import { CheckList, type GuestResults } from './check.js';
 import { runIntegrityChecks } from './checks-integrity.js';
 import { exitSummary, runCli, type CliRun } from './cli-runner.js';
 import { parseKtap } from './ktap.js';
@@ -36,6 +36,7 @@ import {
   feature,
   featureFlags,
   features,
+  iommuGroupOf,
   listDir,
   outcome,
   precopyInfo,
@@ -85,7 +86,7 @@ interface Mdev {
 function findMdevs(access: string): Mdev[] {
   return listDir(mdevRoot).map((uuid) => {
     const sysfs = `${mdevRoot}/${uuid}`;
-    const group = `/dev/vfio/${basename(readlinkSync(`${sysfs}/iommu_group`))}`;
+    const group = `/dev/vfio/${iommuGroupOf(sysfs)}`;
     const node = existsSync(`${sysfs}/vfio-dev`) ? readdirSync(`${sysfs}/vfio-dev`)[0] : undefined;
     const cdev = node ? `/dev/vfio/devices/${node}` : null;
     if (access === 'cdev') {
@@ -171,8 +172,8 @@ export interface MttyContext {
   access: string;
   /** Does the kernel's config have CONFIG_IOMMUFD_DRIVER (read by the host from the kernel's own config)? */
   iommufdDriver: boolean;
-  /** Set when the conformance run printed KTAP: the host prints it in its report. */
-  ktap?: string;
+  /** The guest's results: the conformance run's KTAP goes in them, for the host to print in its report. */
+  results: Pick<GuestResults, 'ktap'>;
 }
 
 export async function runMttyChecks(ctx: MttyContext): Promise<void> {
@@ -340,10 +341,11 @@ export async function runMttyChecks(ctx: MttyContext): Promise<void> {
     '--format',
     'ktap',
   ]);
-  ctx.ktap = conform.stdout.trim();
-  writeFileSync(join(workDir, 'conform.ktap'), `${ctx.ktap}\n`);
+  const printed = conform.stdout.trim();
+  if (printed) ctx.results.ktap = printed;
+  writeFileSync(join(workDir, 'conform.ktap'), `${printed}\n`);
   list.expect('conform.exit', 'exit 0', exitSummary(conform));
-  const ktap = parseKtap(ctx.ktap);
+  const ktap = parseKtap(printed);
   list.expect(
     'conform.ktap',
     'KTAP version 1, plan matches',

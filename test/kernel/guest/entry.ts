@@ -11,24 +11,13 @@ import { runMttyChecks } from './checks-mtty.js';
 async function runSuite(suite: string, list: CheckList, workDir: string, results: GuestResults): Promise<void> {
   if (suite === 'mtty') {
     // Route parameters come from the kernel command line, exported by /init.
-    const ctx = {
+    return runMttyChecks({
       list,
       workDir,
       access: process.env.vfiotest_access ?? 'group',
       iommufdDriver: process.env.vfiotest_iommufd_driver === 'y',
-      ktap: undefined as string | undefined,
-    };
-    const persist = list.persist;
-    list.persist = () => {
-      if (ctx.ktap) results.ktap = ctx.ktap;
-      persist();
-    };
-    try {
-      await runMttyChecks(ctx);
-    } finally {
-      if (ctx.ktap) results.ktap = ctx.ktap;
-    }
-    return;
+      results,
+    });
   }
   if (suite === 'edu') return runEduChecks(list);
   if (suite === 'hang') return runHangCheck(list, fileURLToPath(import.meta.url));
