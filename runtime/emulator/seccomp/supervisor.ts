@@ -111,10 +111,17 @@ class SupervisorThread {
     }
   }
 
-  /** Lets the process exit while nobody waits for the thread (a thread started ahead of its use). */
+  /**
+   * Lets the process exit while nobody waits for the thread (a thread started ahead of its use) — once it has
+   * booted: a worker terminated while it is still loading koffi can take the process down with a fatal N-API
+   * error, so until then the process waits for it (~0.1 s at most, and only if the command ends that early).
+   */
   detachFromProcess(): void {
-    this.ready.catch(() => {}); // reported to whoever awaits whenReady(), if anyone does
-    this.updateRef();
+    // A failure is reported to whoever awaits whenReady(), if anyone does.
+    this.ready.then(
+      () => this.updateRef(),
+      () => {},
+    );
   }
 
   /** Ends the worker, for a start that failed before any filter existed (nothing for it to serve). */
@@ -141,8 +148,8 @@ let attachedPlaceholderDir: string | undefined;
 /**
  * Starts the supervisor thread ahead of startSupervisor(): its boot (an isolate of its own, koffi, its modules:
  * ~0.1 s) then runs beside whatever the caller loads meanwhile instead of after it. Nothing is trapped until
- * startSupervisor() installs the filter; a thread never used does not keep the process alive. (Loading the
- * handler module in the thread ahead of the attach as well was measured: no gain.)
+ * startSupervisor() installs the filter; a thread never used does not keep the process alive once it has
+ * booted. (Loading the handler module in the thread ahead of the attach as well was measured: no gain.)
  */
 export function prepareSupervisor(): void {
   if (thread || attached) return;
