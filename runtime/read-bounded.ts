@@ -5,7 +5,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { VfioError } from './errors.js';
-import { errnoMeaning, errnoName, errnoOfError } from './sys/index.js';
+import { Errno, errnoMeaning, errnoName, errnoOfError } from './sys/index.js';
 
 export function readBoundedFile(path: string, maxBytes: number, what = 'the file'): Buffer {
   let fd: number;
@@ -13,7 +13,7 @@ export function readBoundedFile(path: string, maxBytes: number, what = 'the file
     fd = openSync(path, 'r');
   } catch (e) {
     const errno = errnoOfError(e);
-    const why = errno === 2 ? 'it does not exist' : `${errnoName(errno)} (${errnoMeaning(errno)})`;
+    const why = errno === Errno.ENOENT ? 'it does not exist' : `${errnoName(errno)} (${errnoMeaning(errno)})`;
     throw new VfioError(`cannot read ${path}: ${why}`, { kind: 'io', op: `open ${path}`, fdKind: 'path', errno });
   }
   try {

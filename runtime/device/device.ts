@@ -20,7 +20,7 @@ import {
 import { capsKeyOf, checkCapabilities, type Problem } from '../../generated/validators.js';
 import type { EmulatedDevice, EmulatorHandle } from '../emulator/api.js';
 import { VfioError, type FdKind } from '../errors.js';
-import { close, errnoName } from '../sys/index.js';
+import { close, Errno, errnoName } from '../sys/index.js';
 import { releaseEmulated } from './emulated.js';
 import { featureLabel, FeatureCaller } from './feature-call.js';
 import { vfio } from './ioctls.js';
@@ -117,7 +117,7 @@ export class Device {
   migration(): MigrationCapabilities | null {
     if (this.cachedCaps !== undefined) return this.cachedCaps;
     const errno = this.feature.call('VFIO_DEVICE_FEATURE_MIGRATION', 'GET');
-    if (errno === 25 /* ENOTTY */) return (this.cachedCaps = null);
+    if (errno === Errno.ENOTTY) return (this.cachedCaps = null);
     if (errno) throw VfioError.fromErrno(featureLabel('VFIO_DEVICE_FEATURE_MIGRATION', 'GET'), 'device', errno);
     const flags = Number(decodeVfioDeviceFeatureMigration(this.feature.payload, 0).flags);
     const caps = capsKeyOf(flags);
@@ -141,7 +141,7 @@ export class Device {
         kind: 'no-migration',
         op: featureLabel('VFIO_DEVICE_FEATURE_MIGRATION', 'GET'),
         fdKind: 'device',
-        errno: 25,
+        errno: Errno.ENOTTY,
       });
     const key = capsKeyOf(caps.flags);
     if (!key.ok)
@@ -188,7 +188,7 @@ export class Device {
    */
   dataSize(): bigint | null {
     const errno = this.feature.call('VFIO_DEVICE_FEATURE_MIG_DATA_SIZE', 'GET');
-    if (errno === 25 || errno === 22) return null;
+    if (errno === Errno.ENOTTY || errno === Errno.EINVAL) return null;
     if (errno) throw VfioError.fromErrno(featureLabel('VFIO_DEVICE_FEATURE_MIG_DATA_SIZE', 'GET'), 'device', errno);
     return decodeVfioDeviceFeatureMigDataSize(this.feature.payload, 0).stop_copy_length;
   }

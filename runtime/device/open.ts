@@ -19,7 +19,7 @@ import {
 } from '../../generated/constants.js';
 import type { EmulatorHandle } from '../emulator/api.js';
 import { VfioError, type FdKind } from '../errors.js';
-import { close, lastErrno, O_CLOEXEC, O_RDWR, openOrThrow, isSysError } from '../sys/index.js';
+import { close, Errno, lastErrno, O_CLOEXEC, O_RDWR, openOrThrow, isSysError } from '../sys/index.js';
 import { Device, type OpenedFd } from './device.js';
 import { claimEmulated, parseEmulated, startEmulated, type EmulatorStartOptions } from './emulated.js';
 import { vfio } from './ioctls.js';
@@ -248,7 +248,7 @@ function openGroup(groupPath: string, name: string, containerPath: string): Open
     const dev = vfio.VFIO_GROUP_GET_DEVICE_FD(group, name);
     if (!dev.ok)
       throw VfioError.fromErrno(`VFIO_GROUP_GET_DEVICE_FD "${name}"`, 'group', dev.errno, {
-        kind: dev.errno === 22 || dev.errno === 19 ? 'not-found' : 'kernel',
+        kind: dev.errno === Errno.EINVAL || dev.errno === Errno.ENODEV ? 'not-found' : 'kernel',
         hint: `is ${name} a device of group ${basename(groupPath)}?`,
       });
     stack.push(dev.ret, 'device', name);

@@ -299,7 +299,7 @@ export class MigrationSession {
         kernel: `GET says ${g.state}`,
       });
       this.current = g.state;
-      this.fail(op, 5);
+      this.fail(op, Errno.EIO);
     }
     this.current = target;
     if (target === 'RESUMING') this.noteResuming();

@@ -77,8 +77,8 @@ const REFUSALS = new Set<number>([
   Errno.EMSGSIZE,
   Errno.EOVERFLOW,
   Errno.ERANGE,
-  71 /* EPROTO */,
-  74 /* EBADMSG */,
+  Errno.EPROTO,
+  Errno.EBADMSG,
 ]);
 
 function refusedByDevice(device: string, how: string, errno: number, state: string, hint?: string): VfioError {

@@ -225,7 +225,7 @@ export async function saveStream(
         if (++emptyPolls > MAX_STOP_COPY_WOULD_BLOCK)
           throw new VfioError(
             `the data fd stayed empty (EAGAIN) for ${MAX_STOP_COPY_WOULD_BLOCK} s in STOP_COPY before its end`,
-            { kind: 'kernel', op: 'read data fd', fdKind: 'migration_data', state: 'STOP_COPY', errno: 11 },
+            { kind: 'kernel', op: 'read data fd', fdKind: 'migration_data', state: 'STOP_COPY', errno: Errno.EAGAIN },
           );
         await yieldToEventLoop(); // a signal may stop the wait
         if (isCancelled(cancel)) throw failed(new FdIoError('read', Errno.ECANCELED), 'device');
@@ -245,7 +245,7 @@ export async function saveStream(
           op: 'read data fd',
           fdKind: 'migration_data',
           state: 'STOP_COPY',
-          errno: 42,
+          errno: Errno.ENOMSG,
           rule: 'stream.eof',
         });
     }
